@@ -1,0 +1,1 @@
+"""Deployment helpers, template checks and the local runner (never deployed)."""

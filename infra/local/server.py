@@ -1,0 +1,208 @@
+"""The runner's HTTP server: API Gateway (HTTP API) in front of the real handlers, plus the /_local surface.
+
+Import this only after infra.local.__main__ (or a test) has set the environment: frontdesk reads its settings
+when first imported.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from infra.local import events
+from infra.local.functions import invoke
+from infra.template import Wiring
+
+log = logging.getLogger("frontdesk.local")
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+
+class Gateway:
+    """Turns requests into events for the functions template.yaml wires, exactly as AWS would."""
+
+    def __init__(self, wiring: Wiring, imports_bucket: str, s3_client: Any) -> None:
+        self.wiring = wiring
+        self.imports_bucket = imports_bucket
+        self.s3 = s3_client
+        self._subscribe_event_rules()
+
+    def _subscribe_event_rules(self) -> None:
+        from frontdesk.adapters.events import LOCAL_BUS
+
+        LOCAL_BUS.clear_subscribers()
+        for rule in self.wiring.rules:
+            spec = self.wiring.functions[rule.function]
+            LOCAL_BUS.subscribe(rule.pattern, lambda event, spec=spec: invoke(spec, event))
+
+    # ----- HTTP API -----
+    def handle_api(self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes) -> tuple:
+        path = unquote(raw_path)
+        found = events.match_route(self.wiring.routes, method, path)
+        if found is None:
+            # What API Gateway itself answers for a route it does not have.
+            return 404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}'
+        route, params = found
+        event = events.http_event(route, method, raw_path, query, headers, body, params)
+        if route.authorized and self.wiring.authorizer:
+            decision = invoke(self.wiring.functions[self.wiring.authorizer], events.authorizer_event(event))
+            if not decision.get("isAuthorized"):
+                return 403, {"Content-Type": "application/json"}, b'{"message":"Forbidden"}'
+            event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}
+        try:
+            result = invoke(self.wiring.functions[route.function], event)
+        except Exception:
+            log.exception("handler %s raised", route.function)
+            return 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}'
+        return _http_result(result)
+
+    # ----- /_local -----
+    def handle_local(self, method: str, path: str, query: str, body: bytes) -> tuple[int, Any]:
+        from frontdesk.adapters.clock import LOCAL_CLOCK, iso, parse_iso
+        from frontdesk.adapters.sms import LOCAL_OUTBOX
+        from frontdesk.settings import get_settings
+
+        settings = get_settings()
+        payload = _json(body)
+        if path == "/_local/tokens" and method == "POST":
+            return 200, {"token": _mint_token(payload)}
+        if path == "/_local/outbox" and method == "GET":
+            to = (parse_qs(query).get("to") or [None])[0]
+            return 200, {"items": [entry.as_dict() for entry in LOCAL_OUTBOX.messages(to)]}
+        if path == "/_local/clock" and method == "GET":
+            return 200, {"now": iso(LOCAL_CLOCK.now())}
+        if path == "/_local/clock" and method == "POST":
+            if "advance_seconds" in payload:
+                return 200, {"now": iso(LOCAL_CLOCK.advance(float(payload["advance_seconds"])))}
+            if "now" in payload:
+                return 200, {"now": iso(LOCAL_CLOCK.set(parse_iso(str(payload["now"]))))}
+            return 400, _error("validation_error", "Give advance_seconds or now.")
+        if path == "/_local/config" and method == "GET":
+            return 200, {
+                "imports_bucket": self.imports_bucket,
+                "webhook_secret": settings.webhook_secret,
+                "now": iso(LOCAL_CLOCK.now()),
+            }
+        if path.startswith("/_local/jobs/") and path.endswith("/run") and method == "POST":
+            return self.run_job(path.removeprefix("/_local/jobs/").removesuffix("/run"))
+        if path.startswith("/_local/s3/") and method == "PUT":
+            bucket, _, key = path.removeprefix("/_local/s3/").partition("/")
+            return self.put_object(bucket, key, body)
+        return 404, _error("not_found", "No such local route.")
+
+    def run_job(self, job: str) -> tuple[int, Any]:
+        schedule = next((s for s in self.wiring.schedules if s.name == job), None)
+        if schedule is None:
+            return 404, _error("not_found", f"No scheduled job named {job}.")
+        # EventBridge Scheduler delivers the schedule's Input as the event.
+        result = invoke(self.wiring.functions[schedule.function], dict(schedule.input))
+        return 200, {"job": job, "result": result}
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> tuple[int, Any]:
+        key = unquote(key)
+        if not bucket or not key:
+            return 400, _error("validation_error", "Give /_local/s3/<bucket>/<key>.")
+        etag = str(self.s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]).strip('"')
+        return 200, self.deliver_s3_event(bucket, key, len(body), etag)
+
+    def deliver_s3_event(self, bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
+        answer: dict[str, Any] = {}
+        if bucket != self.imports_bucket:
+            return answer
+        for trigger in self.wiring.s3_triggers:
+            if key.startswith(trigger.prefix) and key.endswith(trigger.suffix):
+                result = invoke(self.wiring.functions[trigger.function], events.s3_put_event(bucket, key, size, etag))
+                if isinstance(result, dict) and result.get("import_id"):
+                    answer["import_id"] = result["import_id"]
+        return answer
+
+
+def _mint_token(payload: dict[str, Any]) -> str:
+    from frontdesk.adapters.clock import LOCAL_CLOCK
+    from frontdesk.auth import Principal, issue_token
+    from frontdesk.settings import get_settings
+
+    role = str(payload.get("role", ""))
+    subject = payload.get("staff_id") or payload.get("patient_id") or payload.get("sub") or f"{role}-local"
+    principal = Principal(
+        sub=str(subject),
+        role=role,
+        practice_id=payload.get("practice_id"),
+        staff_id=payload.get("staff_id"),
+        patient_id=payload.get("patient_id"),
+    )
+    settings = get_settings()
+    ttl = int(payload.get("ttl_seconds") or settings.token_ttl_seconds)
+    return issue_token(principal, settings.jwt_secret, LOCAL_CLOCK.now(), ttl)
+
+
+def _http_result(result: Any) -> tuple[int, dict[str, str], bytes]:
+    """The HTTP API v2 response format, including the shortcut of a bare dict body."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
+    headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name] = ",".join(str(v) for v in values)
+    raw = result.get("body") or ""
+    body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+    return int(result["statusCode"]), headers, body
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    gateway: Gateway
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self._send(413, {"Content-Type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            return
+        body = self.rfile.read(length) if length else b""
+        if split.path.startswith("/_local/"):
+            status, payload = self.gateway.handle_local(self.command, split.path, split.query, body)
+            self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
+            return
+        headers = {k: v for k, v in self.headers.items()}
+        status, out_headers, out_body = self.gateway.handle_api(self.command, split.path, split.query, headers, body)
+        self._send(status, out_headers, out_body)
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        # Method, path and status only: paths carry ids, never PHI (API.md conventions).
+        log.debug("%s %s", self.command, urlsplit(self.path).path)
+
+
+def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
+    handler = type("Handler", (_RequestHandler,), {"gateway": gateway})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="frontdesk-http", daemon=True)
+    thread.start()
+    return server

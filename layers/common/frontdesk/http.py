@@ -1,0 +1,194 @@
+"""What every HTTP handler shares: the resolver, the error envelope, the caller's identity and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from frontdesk.auth import Principal
+from frontdesk.errors import ApiError, Forbidden, Unauthenticated, Unavailable, ValidationFailed
+
+logger = Logger()
+
+MAX_BODY_BYTES = 10 * 1024
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    """API.md: every error a client sees has this shape."""
+
+    error: ErrorDetail
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "validation_error (or a rule's own 400 code)",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    409: "a business rule refuses the change",
+    410: "expired",
+    413: "too_large",
+    429: "too_many_attempts",
+    503: "service_unavailable",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses a route can answer (always 400, 401, 503)."""
+    wanted = sorted({400, 401, 503, *statuses})
+    return {
+        status: {
+            "description": _ERROR_DESCRIPTIONS[status],
+            "content": {"application/json": {"model": ErrorEnvelope}},
+        }
+        for status in wanted
+    }
+
+
+def ok_response(model: type[BaseModel], status: int = 200, description: str = "OK") -> dict[int, dict[str, Any]]:
+    return {status: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+def json_response(status: int, body: Any) -> Response:
+    """A JSON answer; with a `-> Response[Model]` route annotation Powertools validates the body against Model."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.status, error.envelope())
+
+
+def make_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.exception_handler(ApiError)(error_response)
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(NotFoundError)(_route_not_found)
+    app.exception_handler(Exception)(_unexpected)
+    return app
+
+
+def _validation_error(error: RequestValidationError) -> Response:
+    field, message = describe_validation_error(error.errors())
+    return error_response(ValidationFailed(message, field=field))
+
+
+def describe_validation_error(errors: Iterable[Any]) -> tuple[str | None, str]:
+    """The first problem, naming the field but never echoing the submitted value (it may be PHI)."""
+    for problem in errors:
+        location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path")]
+        kind = str(problem.get("type", ""))
+        if kind == "json_invalid":
+            return None, "The request body is not valid JSON."
+        if kind in ("model_attributes_type", "dict_type") and not location:
+            return None, "The request body must be a JSON object."
+        field = location[-1] if location else None
+        text = {
+            "missing": "This field is required.",
+            "extra_forbidden": "This field is not accepted.",
+        }.get(kind, f"This field is not valid ({kind.replace('_', ' ')}).")
+        return field, text
+    return None, "The request is not valid."
+
+
+def _route_not_found(_: NotFoundError) -> Response:
+    from frontdesk.errors import NotFound
+
+    return error_response(NotFound("No such route."))
+
+
+def _unexpected(error: Exception) -> Response:
+    from frontdesk.store.base import is_transient
+
+    if is_transient(error):
+        logger.warning("dependency unavailable", extra={"error_type": type(error).__name__})
+        return error_response(Unavailable("A dependency is unavailable; nothing was changed. Try again."))
+    # The type only: exception messages can carry submitted values (PHI).
+    logger.error("unhandled error", extra={"error_type": type(error).__name__})
+    return json_response(500, {"error": {"code": "internal_error", "message": "Something went wrong on our side."}})
+
+
+PUBLIC: frozenset[str] = frozenset({"*"})  # a route without a bearer token (webhooks, login, docs)
+Access = dict[str, frozenset[str]]  # "METHOD /path/{param}" (the HTTP API route key) -> roles allowed
+
+
+def resolve(app: APIGatewayHttpResolver, access: Access, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Authentication and the route's roles come before body validation: a stranger learns nothing from a 400."""
+    refusal = check_access(access, event)
+    if refusal is not None:
+        return {
+            "statusCode": refusal.status,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(refusal.envelope()),
+            "isBase64Encoded": False,
+        }
+    _treat_body_as_json(event)
+    return app.resolve(event, context)
+
+
+def _treat_body_as_json(event: dict[str, Any]) -> None:
+    # The API speaks only JSON (API.md): a client that forgot the header (curl -d) is not parsed as a form.
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    if event.get("body") and not content_type.lower().startswith("application/json"):
+        event["headers"] = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        event["headers"]["content-type"] = "application/json"
+
+
+def check_access(access: Access, event: dict[str, Any]) -> ApiError | None:
+    allowed = access.get(str(event.get("routeKey", "")))
+    if allowed is None:
+        from frontdesk.errors import NotFound
+
+        return NotFound("No such route.")
+    if allowed is PUBLIC:
+        return None
+    principal = principal_from_event(event)
+    if principal is None:
+        return Unauthenticated("A valid bearer token is required.")
+    if principal.role not in allowed:
+        return Forbidden("Your role may not use this route.")
+    return None
+
+
+def principal_from_event(event: dict[str, Any]) -> Principal | None:
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+    if not claims or claims.get("auth_error"):
+        return None
+    return Principal.from_claims(claims)
+
+
+def caller(app: Any) -> Principal:
+    """The identity the authorizer verified; a request without a valid token is a 401."""
+    context = app.current_event.request_context.authorizer
+    claims = (context.get_lambda if context else None) or {}
+    principal = Principal.from_claims(claims) if not claims.get("auth_error") else None
+    if principal is None:
+        raise Unauthenticated("A valid bearer token is required.")
+    logger.append_keys(role=principal.role, practice_id=principal.practice_id)
+    return principal
+
+
+def require_role(principal: Principal, *roles: str) -> Principal:
+    if principal.role not in roles:
+        raise Forbidden("Your role may not use this route.")
+    return principal
+
+
+def check_body_size(app: Any) -> None:
+    raw = app.current_event.body or ""
+    if len(raw.encode()) > MAX_BODY_BYTES:
+        from frontdesk.errors import TooLarge
+
+        raise TooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} kB.")

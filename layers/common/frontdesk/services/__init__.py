@@ -1,0 +1,1 @@
+"""Use cases: orchestrate the store and adapters; know nothing of HTTP or events."""

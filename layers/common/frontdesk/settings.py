@@ -1,0 +1,46 @@
+"""The one place configuration is read from the environment (STYLE 5)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    region: str
+    environment: str  # "aws" or "local": picks the adapter implementations
+    dynamodb_endpoint: str | None
+    s3_endpoint: str | None
+    imports_bucket: str
+    event_bus_name: str
+    jwt_secret: str
+    webhook_secret: str
+    token_ttl_seconds: int
+
+    @property
+    def is_local(self) -> bool:
+        return self.environment == "local"
+
+
+def _read(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, default)
+    return value if value else default
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        table_name=_read("TABLE_NAME", "frontdesk") or "frontdesk",
+        region=_read("AWS_REGION", _read("AWS_DEFAULT_REGION", "us-east-1")) or "us-east-1",
+        environment=_read("FRONTDESK_ENV", "aws") or "aws",
+        dynamodb_endpoint=_read("DYNAMODB_ENDPOINT"),
+        s3_endpoint=_read("S3_ENDPOINT"),
+        imports_bucket=_read("IMPORTS_BUCKET", "frontdesk-imports") or "frontdesk-imports",
+        event_bus_name=_read("EVENT_BUS_NAME", "frontdesk") or "frontdesk",
+        jwt_secret=_read("JWT_SECRET", "") or "",
+        webhook_secret=_read("WEBHOOK_SECRET", "") or "",
+        token_ttl_seconds=int(_read("TOKEN_TTL_SECONDS", "3600") or "3600"),
+    )

@@ -1,0 +1,131 @@
+"""The single table: one polymorphic base model, its indexes, and the connection used for transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from pynamodb.attributes import DiscriminatorAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from frontdesk.errors import Unavailable
+from frontdesk.settings import get_settings
+
+# PynamoDB reads Meta when the class is defined (PITFALLS): settings come from the environment at import time.
+_SETTINGS = get_settings()
+
+
+class _IndexMeta:
+    projection = AllProjection()
+
+
+class Gsi1(GlobalSecondaryIndex["TableItem"]):
+    """Secondary look-ups: a patient's upcoming appointments, a practice's imports."""
+
+    class Meta(_IndexMeta):
+        index_name = "gsi1"
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex["TableItem"]):
+    """Inbox listings ordered by the conversation's last message."""
+
+    class Meta(_IndexMeta):
+        index_name = "gsi2"
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi3(GlobalSecondaryIndex["TableItem"]):
+    """Sparse: only pending phone-change requests, ordered by expiry (the expiry and reminder jobs)."""
+
+    class Meta(_IndexMeta):
+        index_name = "gsi3"
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
+class TableItem(Model):
+    class Meta:
+        table_name = _SETTINGS.table_name
+        region = _SETTINGS.region
+        host = _SETTINGS.dynamodb_endpoint
+        billing_mode = "PAY_PER_REQUEST"
+        max_retry_attempts = 3
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    item_type = DiscriminatorAttribute(attr_name="type")
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+    expires_ttl = TTLAttribute(attr_name="ttl", null=True)
+
+    gsi1 = Gsi1()
+    gsi2 = Gsi2()
+    gsi3 = Gsi3()
+
+
+TTL_ATTRIBUTE = "ttl"
+
+
+@lru_cache(maxsize=1)
+def connection() -> Connection:
+    return Connection(region=_SETTINGS.region, host=_SETTINGS.dynamodb_endpoint)
+
+
+@contextmanager
+def transaction() -> Iterator[TransactWrite]:
+    with TransactWrite(connection=connection()) as tx:
+        yield tx
+
+
+def cancellation_codes(error: Exception) -> list[str]:
+    """The per-item reasons of a cancelled transaction (PITFALLS: objects with .code)."""
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return [getattr(reason, "code", "") or "" for reason in reasons if reason is not None]
+
+
+_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Throttling, timeouts and lost connections that survived botocore's retries: a clean 503 for the caller."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import ReadTimeoutError
+
+    if isinstance(error, BotoConnectionError | ReadTimeoutError):
+        return True
+    if not isinstance(error, PynamoDBException):
+        return False
+    if error.cause_response_code in _TRANSIENT_CODES:
+        return True
+    cause = error.cause
+    return cause is not None and cause is not error and is_transient(cause)
+
+
+def unavailable() -> Unavailable:
+    return Unavailable("A storage dependency is unavailable; nothing was changed. Try again.")

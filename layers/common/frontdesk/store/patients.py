@@ -1,0 +1,315 @@
+"""Patient profiles and the items that index them: phones, external ids, name+DOB, duplicate pairs, audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from frontdesk.domain.patients import Patient
+from frontdesk.errors import Conflict
+from frontdesk.ids import new_id
+from frontdesk.store import keys
+from frontdesk.store.base import TableItem, cancellation_codes, transaction
+from frontdesk.store.conversations import ConversationItem
+
+
+class PatientItem(TableItem, discriminator="Patient"):
+    practice_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    first_name = UnicodeAttribute()
+    last_name = UnicodeAttribute()
+    date_of_birth = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+    cell_phone = UnicodeAttribute(null=True)
+    landlines = ListAttribute(of=UnicodeAttribute, default=list)
+    email = UnicodeAttribute(null=True)
+    external_id = UnicodeAttribute(null=True)
+    location = UnicodeAttribute(null=True)
+    verified = BooleanAttribute(default=False)
+    dob_verified_at = UTCDateTimeAttribute(null=True)
+    dob_state = UnicodeAttribute(default="none")
+    dob_failed_attempts = NumberAttribute(default=0)
+    dob_reported = UnicodeAttribute(null=True)
+    merged_into = UnicodeAttribute(null=True)
+    last_active_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(practice_id: str, patient_id: str) -> tuple[str, str]:
+        return keys.patient_pk(practice_id, patient_id), "PROFILE"
+
+
+class PhoneIndexItem(TableItem, discriminator="PhoneIndex"):
+    """One per (phone, patient): finds patients by a number (search, login, inbound SMS and voicemail)."""
+
+    practice_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    line_type = UnicodeAttribute()  # cell | landline
+    last_active_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(practice_id: str, e164: str, patient_id: str) -> tuple[str, str]:
+        return keys.phone_pk(practice_id, e164), f"PATIENT#{patient_id}"
+
+
+class ExternalIdItem(TableItem, discriminator="ExternalId"):
+    """Makes the PM/EHR record number unique within a practice and maps it to the patient."""
+
+    practice_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, external_id: str) -> tuple[str, str]:
+        return keys.external_id_pk(practice_id, external_id), "EXTID"
+
+
+class NameDobItem(TableItem, discriminator="NameDob"):
+    """One per patient under a hash of name and DOB: finds probable duplicates (R-IMPORT-4)."""
+
+    practice_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    external_id = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(practice_id: str, first: str, last: str, dob_iso: str, patient_id: str) -> tuple[str, str]:
+        return keys.name_dob_pk(practice_id, first, last, dob_iso), f"PATIENT#{patient_id}"
+
+
+class DuplicatePairItem(TableItem, discriminator="DuplicatePair"):
+    practice_id = UnicodeAttribute()
+    patient_ids = ListAttribute(of=UnicodeAttribute)
+    reason = UnicodeAttribute()  # same_name_and_dob | same_cell_phone
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, a: str, b: str) -> tuple[str, str]:
+        first, second = sorted((a, b))
+        return keys.duplicates_pk(practice_id), f"PAIR#{first}#{second}"
+
+
+class AuditItem(TableItem, discriminator="Audit"):
+    practice_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, patient_id: str, at_iso: str, audit_id: str) -> tuple[str, str]:
+        return keys.patient_pk(practice_id, patient_id), f"AUDIT#{at_iso}#{audit_id}"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    action: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    patient_ids: list[str]
+    reason: str
+
+
+def to_patient(item: PatientItem) -> Patient:
+    return Patient(
+        practice_id=item.practice_id,
+        patient_id=item.patient_id,
+        first_name=item.first_name,
+        last_name=item.last_name,
+        date_of_birth=date.fromisoformat(item.date_of_birth),
+        conversation_id=item.conversation_id,
+        created_at=item.created_at,
+        cell_phone=item.cell_phone,
+        landlines=list(item.landlines or []),
+        email=item.email,
+        external_id=item.external_id,
+        location=item.location,
+        verified=bool(item.verified),
+        dob_verified_at=item.dob_verified_at,
+        dob_state=item.dob_state or "none",
+        dob_failed_attempts=int(item.dob_failed_attempts or 0),
+        dob_reported=date.fromisoformat(item.dob_reported) if item.dob_reported else None,
+        merged_into=item.merged_into,
+        last_active_at=item.last_active_at,
+        version=int(item.version or 0),
+    )
+
+
+def to_item(patient: Patient) -> PatientItem:
+    pk, sk = PatientItem.key(patient.practice_id, patient.patient_id)
+    item = PatientItem(
+        pk,
+        sk,
+        practice_id=patient.practice_id,
+        patient_id=patient.patient_id,
+        first_name=patient.first_name,
+        last_name=patient.last_name,
+        date_of_birth=patient.date_of_birth.isoformat(),
+        conversation_id=patient.conversation_id,
+        cell_phone=patient.cell_phone,
+        landlines=list(patient.landlines),
+        email=patient.email,
+        external_id=patient.external_id,
+        location=patient.location,
+        verified=patient.verified,
+        dob_verified_at=patient.dob_verified_at,
+        dob_state=patient.dob_state,
+        dob_failed_attempts=patient.dob_failed_attempts,
+        dob_reported=patient.dob_reported.isoformat() if patient.dob_reported else None,
+        merged_into=patient.merged_into,
+        last_active_at=patient.last_active_at,
+        created_at=patient.created_at,
+    )
+    if patient.version:
+        item.version = patient.version
+    return item
+
+
+def audit_item(practice_id: str, patient_id: str, actor: str, action: str, at: datetime) -> AuditItem:
+    from frontdesk.adapters.clock import iso
+
+    pk, sk = AuditItem.key(practice_id, patient_id, iso(at), new_id())
+    return AuditItem(pk, sk, practice_id=practice_id, patient_id=patient_id, actor=actor, action=action, at=at)
+
+
+def phone_index_item(patient: Patient, e164: str, line_type: str) -> PhoneIndexItem:
+    pk, sk = PhoneIndexItem.key(patient.practice_id, e164, patient.patient_id)
+    return PhoneIndexItem(
+        pk,
+        sk,
+        practice_id=patient.practice_id,
+        patient_id=patient.patient_id,
+        line_type=line_type,
+        last_active_at=patient.last_active_at,
+    )
+
+
+def name_dob_item(patient: Patient) -> NameDobItem:
+    pk, sk = NameDobItem.key(
+        patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth.isoformat(), patient.patient_id
+    )
+    return NameDobItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id, external_id=patient.external_id)
+
+
+def duplicate_pair_item(practice_id: str, a: str, b: str, reason: str, at: datetime) -> DuplicatePairItem:
+    pk, sk = DuplicatePairItem.key(practice_id, a, b)
+    return DuplicatePairItem(pk, sk, practice_id=practice_id, patient_ids=sorted((a, b)), reason=reason, created_at=at)
+
+
+def new_conversation_item(patient: Patient) -> ConversationItem:
+    pk, sk = ConversationItem.key(patient.practice_id, patient.conversation_id)
+    return ConversationItem(
+        pk,
+        sk,
+        practice_id=patient.practice_id,
+        conversation_id=patient.conversation_id,
+        patient_id=patient.patient_id,
+        status="closed",
+        created_at=patient.created_at,
+    )
+
+
+def create_patient(patient: Patient, *, actor: str, duplicates: list[DuplicatePair]) -> None:
+    """Profile, conversation, phone/external-id/name+DOB index items, duplicate pairs and audit: all or nothing."""
+    with _create_conflicts():
+        with transaction() as tx:
+            tx.save(to_item(patient), condition=PatientItem.pk.does_not_exist())
+            tx.save(new_conversation_item(patient), condition=ConversationItem.pk.does_not_exist())
+            if patient.cell_phone:
+                tx.save(phone_index_item(patient, patient.cell_phone, "cell"))
+            for landline in patient.landlines:
+                tx.save(phone_index_item(patient, landline, "landline"))
+            if patient.external_id:
+                pk, sk = ExternalIdItem.key(patient.practice_id, patient.external_id)
+                claim = ExternalIdItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id)
+                tx.save(claim, condition=ExternalIdItem.pk.does_not_exist())
+            tx.save(name_dob_item(patient))
+            for pair in duplicates:
+                tx.save(duplicate_pair_item(patient.practice_id, *pair.patient_ids, pair.reason, patient.created_at))
+            tx.save(audit_item(patient.practice_id, patient.patient_id, actor, "patient.create", patient.created_at))
+
+
+class _create_conflicts:
+    """Turns a cancelled create into the 409 a client can act on."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> bool:
+        if isinstance(error, TransactWriteError) and "ConditionalCheckFailed" in cancellation_codes(error):
+            raise Conflict(
+                "Another patient of this practice has that external id.", field="external_id", code="external_id_taken"
+            ) from None
+        return False
+
+
+def get_patient(practice_id: str, patient_id: str, *, consistent: bool = False) -> Patient | None:
+    """A merged-away profile is gone from look-ups (R-MERGE-2)."""
+    try:
+        item = PatientItem.get(*PatientItem.key(practice_id, patient_id), consistent_read=consistent)
+    except DoesNotExist:
+        return None
+    patient = to_patient(item)
+    return None if patient.merged_into else patient
+
+
+def patient_ids_by_phone(practice_id: str, e164: str) -> list[tuple[str, str, datetime | None]]:
+    """(patient_id, line_type, last_active_at) of every profile with that number."""
+    items = PhoneIndexItem.query(keys.phone_pk(practice_id, e164), PhoneIndexItem.sk.startswith("PATIENT#"))
+    return [(i.patient_id, i.line_type, i.last_active_at) for i in items]
+
+
+def patients_by_ids(practice_id: str, patient_ids: list[str]) -> list[Patient]:
+    """One BatchGetItem per 100 ids; merged-away profiles are left out."""
+    wanted = [PatientItem.key(practice_id, pid) for pid in dict.fromkeys(patient_ids)]
+    found = {item.patient_id: to_patient(item) for item in PatientItem.batch_get(wanted)}
+    return [found[pid] for pid in dict.fromkeys(patient_ids) if pid in found and not found[pid].merged_into]
+
+
+def patient_ids_by_name_dob(practice_id: str, first: str, last: str, dob_iso: str) -> list[tuple[str, str | None]]:
+    pk = keys.name_dob_pk(practice_id, first, last, dob_iso)
+    return [(i.patient_id, i.external_id) for i in NameDobItem.query(pk, NameDobItem.sk.startswith("PATIENT#"))]
+
+
+def patient_id_by_external_id(practice_id: str, external_id: str) -> str | None:
+    try:
+        return str(ExternalIdItem.get(*ExternalIdItem.key(practice_id, external_id)).patient_id)
+    except DoesNotExist:
+        return None
+
+
+def record_audit(practice_id: str, patient_id: str, actor: str, action: str, at: datetime) -> None:
+    audit_item(practice_id, patient_id, actor, action, at).save()
+
+
+def list_audit(practice_id: str, patient_id: str, limit: int, start_key: dict | None) -> tuple[list[AuditEntry], dict | None]:
+    result = AuditItem.query(
+        keys.patient_pk(practice_id, patient_id),
+        AuditItem.sk.startswith("AUDIT#"),
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=start_key,
+    )
+    entries = [AuditEntry(actor=i.actor, action=i.action, at=i.at) for i in result]
+    return entries, result.last_evaluated_key
+
+
+def list_duplicates(practice_id: str, limit: int, start_key: dict | None) -> tuple[list[DuplicatePair], dict | None]:
+    result = DuplicatePairItem.query(
+        keys.duplicates_pk(practice_id), DuplicatePairItem.sk.startswith("PAIR#"), limit=limit, last_evaluated_key=start_key
+    )
+    pairs = [DuplicatePair(patient_ids=list(i.patient_ids), reason=i.reason) for i in result]
+    return pairs, result.last_evaluated_key

@@ -1,0 +1,173 @@
+"""Practices, their textable numbers, staff members and custom shared inboxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from frontdesk.errors import Conflict
+from frontdesk.store import keys
+from frontdesk.store.base import TableItem, cancellation_codes, transaction
+
+
+class PracticeItem(TableItem, discriminator="Practice"):
+    practice_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    country = UnicodeAttribute()
+    textable_number = UnicodeAttribute()
+    has_pm_integration = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str) -> tuple[str, str]:
+        return keys.practice_pk(practice_id), "PRACTICE"
+
+
+class NumberClaimItem(TableItem, discriminator="NumberClaim"):
+    practice_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(e164: str) -> tuple[str, str]:
+        return keys.number_pk(e164), "NUMBER"
+
+
+class StaffItem(TableItem, discriminator="Staff"):
+    practice_id = UnicodeAttribute()
+    staff_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, staff_id: str) -> tuple[str, str]:
+        return keys.practice_pk(practice_id), f"STAFF#{staff_id}"
+
+
+class InboxItem(TableItem, discriminator="Inbox"):
+    practice_id = UnicodeAttribute()
+    inbox_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, inbox_id: str) -> tuple[str, str]:
+        return keys.practice_pk(practice_id), f"INBOX#{inbox_id}"
+
+
+@dataclass(frozen=True)
+class Practice:
+    practice_id: str
+    name: str
+    country: str
+    textable_number: str
+    has_pm_integration: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Staff:
+    practice_id: str
+    staff_id: str
+    name: str
+    email: str
+    role: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Inbox:
+    practice_id: str
+    inbox_id: str
+    name: str
+    created_at: datetime
+
+
+def create_practice(practice: Practice) -> None:
+    """The practice and the claim on its textable number are written together; a taken number is a 409."""
+    pk, sk = PracticeItem.key(practice.practice_id)
+    item = PracticeItem(pk, sk, **_fields(practice))
+    claim_pk, claim_sk = NumberClaimItem.key(practice.textable_number)
+    claim = NumberClaimItem(claim_pk, claim_sk, practice_id=practice.practice_id)
+    try:
+        with transaction() as tx:
+            tx.save(item, condition=PracticeItem.pk.does_not_exist())
+            tx.save(claim, condition=NumberClaimItem.pk.does_not_exist())
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in cancellation_codes(error):
+            raise Conflict(
+                "That textable number already belongs to a practice.", field="textable_number", code="number_taken"
+            ) from None
+        raise
+
+
+def get_practice(practice_id: str) -> Practice | None:
+    try:
+        item = PracticeItem.get(*PracticeItem.key(practice_id))
+    except DoesNotExist:
+        return None
+    return Practice(
+        practice_id=item.practice_id,
+        name=item.name,
+        country=item.country,
+        textable_number=item.textable_number,
+        has_pm_integration=bool(item.has_pm_integration),
+        created_at=item.created_at,
+    )
+
+
+def practice_for_number(e164: str) -> str | None:
+    try:
+        return str(NumberClaimItem.get(*NumberClaimItem.key(e164)).practice_id)
+    except DoesNotExist:
+        return None
+
+
+def create_staff(staff: Staff) -> None:
+    pk, sk = StaffItem.key(staff.practice_id, staff.staff_id)
+    StaffItem(pk, sk, **_fields(staff)).save(condition=StaffItem.pk.does_not_exist())
+
+
+def get_staff(practice_id: str, staff_id: str) -> Staff | None:
+    try:
+        item = StaffItem.get(*StaffItem.key(practice_id, staff_id))
+    except DoesNotExist:
+        return None
+    return Staff(
+        practice_id=item.practice_id,
+        staff_id=item.staff_id,
+        name=item.name,
+        email=item.email,
+        role=item.role,
+        created_at=item.created_at,
+    )
+
+
+def list_staff(practice_id: str) -> list[Staff]:
+    items = StaffItem.query(keys.practice_pk(practice_id), StaffItem.sk.startswith("STAFF#"))
+    return [
+        Staff(
+            practice_id=i.practice_id, staff_id=i.staff_id, name=i.name, email=i.email, role=i.role, created_at=i.created_at
+        )
+        for i in items
+    ]
+
+
+def create_inbox(inbox: Inbox) -> None:
+    pk, sk = InboxItem.key(inbox.practice_id, inbox.inbox_id)
+    InboxItem(pk, sk, **_fields(inbox)).save(condition=InboxItem.pk.does_not_exist())
+
+
+def get_inbox(practice_id: str, inbox_id: str) -> Inbox | None:
+    try:
+        item = InboxItem.get(*InboxItem.key(practice_id, inbox_id))
+    except DoesNotExist:
+        return None
+    return Inbox(practice_id=item.practice_id, inbox_id=item.inbox_id, name=item.name, created_at=item.created_at)
+
+
+def _fields(record: object) -> dict[str, object]:
+    return dict(vars(record))
