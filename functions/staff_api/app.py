@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import staff_conversations
+import staff_identity
+import staff_imports
+import staff_patients
+import staff_practices
+import staff_routing
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-import staff_patients
-import staff_practices
 
 from frontdesk.http import Access, make_resolver, resolve
 
@@ -17,7 +21,7 @@ tracer = Tracer()
 metrics = Metrics()
 app = make_resolver()
 ACCESS: Access = {}
-for routes in (staff_practices, staff_patients):
+for routes in (staff_practices, staff_patients, staff_identity, staff_conversations, staff_routing, staff_imports):
     app.include_router(routes.router)
     ACCESS.update(routes.ACCESS)
 

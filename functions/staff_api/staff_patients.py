@@ -39,7 +39,6 @@ class PhoneSearch(BaseModel):
     phone: str = Field(max_length=40)
 
 
-
 @router.post("/patients", responses={**ok_response(PatientOut, 201), **error_responses(403, 409)})
 def create_patient(body: Annotated[NewPatientIn, Body()]) -> Response[PatientOut]:
     who = caller(router)

@@ -16,7 +16,11 @@ _PARAM = re.compile(r"\{([^}+]+)\+?\}")
 
 
 def route_pattern(path: str) -> re.Pattern[str]:
-    return re.compile("^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")) + "$")
+    return re.compile(
+        "^"
+        + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
+        + "$"
+    )
 
 
 def match_route(routes: list[HttpRoute], method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
@@ -27,7 +31,7 @@ def match_route(routes: list[HttpRoute], method: str, path: str) -> tuple[HttpRo
             continue
         found = route_pattern(route.path).match(path)
         if found:
-            return route, {k: v for k, v in found.groupdict().items()}
+            return route, dict(found.groupdict().items())
     return None
 
 

@@ -179,7 +179,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status, payload = self.gateway.handle_local(self.command, split.path, split.query, body)
             self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
             return
-        headers = {k: v for k, v in self.headers.items()}
+        headers = dict(self.headers.items())
         status, out_headers, out_body = self.gateway.handle_api(self.command, split.path, split.query, headers, body)
         self._send(status, out_headers, out_body)
 

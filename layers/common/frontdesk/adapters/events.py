@@ -76,7 +76,12 @@ class AwsEventBridge:
             import boto3
 
             self._client = boto3.client("events")
-        entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": self._bus_name}
+        entry = {
+            "Source": source,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail),
+            "EventBusName": self._bus_name,
+        }
         response = self._client.put_events(Entries=[entry])
         if response.get("FailedEntryCount"):
             from frontdesk.errors import Unavailable

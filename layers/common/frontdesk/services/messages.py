@@ -64,7 +64,7 @@ def message_item(message: NewMessage, at: datetime) -> MessageItem:
         created_at=at,
     )
     if message.extra:
-        item.extra = message.extra  # type: ignore[assignment]
+        item.extra = message.extra
     return item
 
 

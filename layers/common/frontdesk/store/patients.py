@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -133,7 +135,7 @@ def to_patient(item: PatientItem) -> Patient:
         conversation_id=item.conversation_id,
         created_at=item.created_at,
         cell_phone=item.cell_phone,
-        landlines=list(item.landlines or []),
+        landlines=[str(number) for number in item.landlines or []],
         email=item.email,
         external_id=item.external_id,
         location=item.location,
@@ -199,9 +201,15 @@ def phone_index_item(patient: Patient, e164: str, line_type: str) -> PhoneIndexI
 
 def name_dob_item(patient: Patient) -> NameDobItem:
     pk, sk = NameDobItem.key(
-        patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth.isoformat(), patient.patient_id
+        patient.practice_id,
+        patient.first_name,
+        patient.last_name,
+        patient.date_of_birth.isoformat(),
+        patient.patient_id,
     )
-    return NameDobItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id, external_id=patient.external_id)
+    return NameDobItem(
+        pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id, external_id=patient.external_id
+    )
 
 
 def duplicate_pair_item(practice_id: str, a: str, b: str, reason: str, at: datetime) -> DuplicatePairItem:
@@ -224,36 +232,35 @@ def new_conversation_item(patient: Patient) -> ConversationItem:
 
 def create_patient(patient: Patient, *, actor: str, duplicates: list[DuplicatePair]) -> None:
     """Profile, conversation, phone/external-id/name+DOB index items, duplicate pairs and audit: all or nothing."""
-    with _create_conflicts():
-        with transaction() as tx:
-            tx.save(to_item(patient), condition=PatientItem.pk.does_not_exist())
-            tx.save(new_conversation_item(patient), condition=ConversationItem.pk.does_not_exist())
-            if patient.cell_phone:
-                tx.save(phone_index_item(patient, patient.cell_phone, "cell"))
-            for landline in patient.landlines:
-                tx.save(phone_index_item(patient, landline, "landline"))
-            if patient.external_id:
-                pk, sk = ExternalIdItem.key(patient.practice_id, patient.external_id)
-                claim = ExternalIdItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id)
-                tx.save(claim, condition=ExternalIdItem.pk.does_not_exist())
-            tx.save(name_dob_item(patient))
-            for pair in duplicates:
-                tx.save(duplicate_pair_item(patient.practice_id, *pair.patient_ids, pair.reason, patient.created_at))
-            tx.save(audit_item(patient.practice_id, patient.patient_id, actor, "patient.create", patient.created_at))
+    with _create_conflicts(), transaction() as tx:
+        tx.save(to_item(patient), condition=PatientItem.pk.does_not_exist())
+        tx.save(new_conversation_item(patient), condition=ConversationItem.pk.does_not_exist())
+        if patient.cell_phone:
+            tx.save(phone_index_item(patient, patient.cell_phone, "cell"))
+        for landline in patient.landlines:
+            tx.save(phone_index_item(patient, landline, "landline"))
+        if patient.external_id:
+            pk, sk = ExternalIdItem.key(patient.practice_id, patient.external_id)
+            claim = ExternalIdItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id)
+            tx.save(claim, condition=ExternalIdItem.pk.does_not_exist())
+        tx.save(name_dob_item(patient))
+        for pair in duplicates:
+            first, second = pair.patient_ids
+            tx.save(duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at))
+        tx.save(audit_item(patient.practice_id, patient.patient_id, actor, "patient.create", patient.created_at))
 
 
-class _create_conflicts:
+@contextmanager
+def _create_conflicts() -> Iterator[None]:
     """Turns a cancelled create into the 409 a client can act on."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> bool:
-        if isinstance(error, TransactWriteError) and "ConditionalCheckFailed" in cancellation_codes(error):
+    try:
+        yield
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in cancellation_codes(error):
             raise Conflict(
                 "Another patient of this practice has that external id.", field="external_id", code="external_id_taken"
             ) from None
-        return False
+        raise
 
 
 def get_patient(practice_id: str, patient_id: str, *, consistent: bool = False) -> Patient | None:
@@ -295,7 +302,9 @@ def record_audit(practice_id: str, patient_id: str, actor: str, action: str, at:
     audit_item(practice_id, patient_id, actor, action, at).save()
 
 
-def list_audit(practice_id: str, patient_id: str, limit: int, start_key: dict | None) -> tuple[list[AuditEntry], dict | None]:
+def list_audit(
+    practice_id: str, patient_id: str, limit: int, start_key: dict | None
+) -> tuple[list[AuditEntry], dict | None]:
     result = AuditItem.query(
         keys.patient_pk(practice_id, patient_id),
         AuditItem.sk.startswith("AUDIT#"),
@@ -309,7 +318,10 @@ def list_audit(practice_id: str, patient_id: str, limit: int, start_key: dict | 
 
 def list_duplicates(practice_id: str, limit: int, start_key: dict | None) -> tuple[list[DuplicatePair], dict | None]:
     result = DuplicatePairItem.query(
-        keys.duplicates_pk(practice_id), DuplicatePairItem.sk.startswith("PAIR#"), limit=limit, last_evaluated_key=start_key
+        keys.duplicates_pk(practice_id),
+        DuplicatePairItem.sk.startswith("PAIR#"),
+        limit=limit,
+        last_evaluated_key=start_key,
     )
-    pairs = [DuplicatePair(patient_ids=list(i.patient_ids), reason=i.reason) for i in result]
+    pairs = [DuplicatePair(patient_ids=[str(pid) for pid in i.patient_ids], reason=i.reason) for i in result]
     return pairs, result.last_evaluated_key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -150,7 +151,12 @@ def list_staff(practice_id: str) -> list[Staff]:
     items = StaffItem.query(keys.practice_pk(practice_id), StaffItem.sk.startswith("STAFF#"))
     return [
         Staff(
-            practice_id=i.practice_id, staff_id=i.staff_id, name=i.name, email=i.email, role=i.role, created_at=i.created_at
+            practice_id=i.practice_id,
+            staff_id=i.staff_id,
+            name=i.name,
+            email=i.email,
+            role=i.role,
+            created_at=i.created_at,
         )
         for i in items
     ]
@@ -169,5 +175,5 @@ def get_inbox(practice_id: str, inbox_id: str) -> Inbox | None:
     return Inbox(practice_id=item.practice_id, inbox_id=item.inbox_id, name=item.name, created_at=item.created_at)
 
 
-def _fields(record: object) -> dict[str, object]:
+def _fields(record: object) -> dict[str, Any]:
     return dict(vars(record))

@@ -1,0 +1,10 @@
+"""Routes: inboxes, conversations, staff replies, assignment, notifications."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from frontdesk.http import Access
+
+router = APIGatewayHttpRouter()
+ACCESS: Access = {}

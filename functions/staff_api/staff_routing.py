@@ -1,0 +1,10 @@
+"""Routes: routing settings, reasons, locations, subscriptions, voicemail extensions."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from frontdesk.http import Access
+
+router = APIGatewayHttpRouter()
+ACCESS: Access = {}

@@ -1,0 +1,128 @@
+"""Test harness: the environment is set before anything imports frontdesk (PynamoDB reads Meta at import).
+
+- `dynamodb`: AWS's DynamoDB Local engine for the session, with the table exactly as template.yaml declares it.
+- `s3`: moto's server for S3.
+- `runner`: the local runner in a subprocess (its own DynamoDB Local), driven over HTTP by e2e tests.
+Tests isolate themselves by creating their own practice, so nothing needs truncating between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.dynamodb import DynamoDBLocal, create_table, free_port, java_available
+
+ROOT = Path(__file__).resolve().parent.parent
+DYNAMODB_PORT = free_port()
+S3_PORT = free_port()
+TABLE_NAME = "frontdesk-test"
+IMPORTS_BUCKET = "frontdesk-test-imports"
+
+os.environ.update(
+    {
+        "FRONTDESK_ENV": "local",
+        "TABLE_NAME": TABLE_NAME,
+        "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{DYNAMODB_PORT}",
+        "S3_ENDPOINT": f"http://127.0.0.1:{S3_PORT}",
+        "IMPORTS_BUCKET": IMPORTS_BUCKET,
+        "EVENT_BUS_NAME": "frontdesk-test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "JWT_SECRET": "test-jwt-secret-" + secrets.token_hex(8),
+        "WEBHOOK_SECRET": "test-webhook-secret",
+        "POWERTOOLS_SERVICE_NAME": "frontdesk",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def dynamodb() -> Iterator[str]:
+    """DynamoDB Local with our table; the endpoint every store test talks to."""
+    if not java_available():
+        pytest.fail("DynamoDB Local is not installed: run the tests through `make test`, which installs it.")
+    engine = DynamoDBLocal(DYNAMODB_PORT).start()
+    try:
+        from infra.template import wiring
+
+        create_table(engine.endpoint, TABLE_NAME, wiring().table)
+        yield engine.endpoint
+    finally:
+        engine.stop()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[Any]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=S3_PORT, verbose=False)
+    server.start()
+    try:
+        client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1")
+        client.create_bucket(Bucket=IMPORTS_BUCKET)
+        yield client
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def runner() -> Iterator[str]:
+    """`python -m infra.local` exactly as `make run` starts it, on a free port."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "TABLE_NAME")}
+    log = open(ROOT / ".local" / f"runner-{port}.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "infra.local", "--port", str(port), "--quiet"],
+        cwd=str(ROOT),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _wait_for(base: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the runner exited with {process.returncode}; see .local/runner-*.log")
+        try:
+            if requests.get(f"{base}/_local/config", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError("the runner did not answer in time")
+
+
+@pytest.fixture
+def api(runner: str) -> Any:
+    from tests.support import Api
+
+    return Api(runner)

@@ -1,0 +1,136 @@
+"""Helpers shared by tests: an HTTP client for the runner, in-process handler invocation, factories."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+
+def unique_phone() -> str:
+    """A valid, unused-looking US number (NANP 555-01xx are fictional; area codes vary for uniqueness)."""
+    area = random.choice(["212", "312", "415", "617", "646", "718", "917", "206", "303", "512"])
+    return f"+1{area}{random.randint(200, 999)}{random.randint(1000, 9999)}"
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def error_code(self) -> str | None:
+        return (self.body or {}).get("error", {}).get("code") if isinstance(self.body, dict) else None
+
+
+class Api:
+    """Drives the local runner over HTTP exactly as API.md describes."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str, token: str | None = None, body: Any = None, **kwargs: Any) -> Reply:
+        headers = dict(kwargs.pop("headers", {}))
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = kwargs.pop("data", None)
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        response = self.session.request(method, self.base + path, data=data, headers=headers, timeout=60, **kwargs)
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = response.text
+        return Reply(response.status_code, payload, dict(response.headers))
+
+    def token(self, role: str, practice_id: str | None = None, **ids: str) -> str:
+        reply = self.call("POST", "/_local/tokens", body={"role": role, "practice_id": practice_id, **ids})
+        assert reply.status == 200, reply
+        return str(reply.body["token"])
+
+    def config(self) -> dict[str, Any]:
+        return dict(self.call("GET", "/_local/config").body)
+
+    def new_practice(self, *, pm: bool = False) -> dict[str, Any]:
+        """A fresh practice with an admin; returns ids and tokens."""
+        support = self.token("support")
+        practice = self.call(
+            "POST",
+            "/practices",
+            support,
+            {"name": "Test Practice", "country": "US", "textable_number": unique_phone(), "has_pm_integration": pm},
+        )
+        assert practice.status == 201, practice
+        practice_id = practice.body["practice_id"]
+        admin = self.call(
+            "POST",
+            "/staff",
+            support,
+            {"name": "Ada Admin", "email": "ada@example.org", "role": "admin", "practice_id": practice_id},
+        )
+        assert admin.status == 201, admin
+        admin_id = admin.body["staff_id"]
+        return {
+            "practice_id": practice_id,
+            "textable_number": practice.body["textable_number"],
+            "admin_id": admin_id,
+            "admin": self.token("admin", practice_id, staff_id=admin_id),
+            "support": support,
+        }
+
+    def new_staff(self, practice: dict[str, Any], name: str = "Sam Staff", role: str = "staff") -> tuple[str, str]:
+        reply = self.call("POST", "/staff", practice["admin"], {"name": name, "email": "s@example.org", "role": role})
+        assert reply.status == 201, reply
+        staff_id = reply.body["staff_id"]
+        return staff_id, self.token(role, practice["practice_id"], staff_id=staff_id)
+
+    def new_patient(self, practice: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        body = {"first_name": "Maria", "last_name": "Lopez", "date_of_birth": "1980-04-02", **fields}
+        reply = self.call("POST", "/patients", practice["admin"], body)
+        assert reply.status == 201, reply
+        return dict(reply.body)
+
+
+def http_event(
+    method: str, path: str, body: Any = None, claims: dict[str, str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """An HTTP API v2 event for a template route, as API Gateway (and the runner) builds it."""
+    from infra.local import events
+    from infra.template import wiring
+
+    found = events.match_route(wiring().routes, method, path.split("?")[0])
+    assert found is not None, f"no route {method} {path}"
+    route, params = found
+    raw = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    headers = {"content-type": "application/json", **extra.pop("headers", {})}
+    query = path.split("?", 1)[1] if "?" in path else ""
+    event = events.http_event(route, method, path.split("?")[0], query, headers, raw, params)
+    if route.authorized:
+        event["requestContext"]["authorizer"] = {"lambda": claims or {"auth_error": "missing"}}
+    return event
+
+
+def invoke_route(method: str, path: str, body: Any = None, claims: dict[str, str] | None = None, **extra: Any) -> Reply:
+    """Calls the real lambda_handler of the function the template routes this request to."""
+    from infra.local import events
+    from infra.local.functions import invoke
+    from infra.template import wiring
+
+    wired = wiring()
+    route, _ = events.match_route(wired.routes, method, path.split("?")[0]) or (None, None)
+    assert route is not None
+    result = invoke(wired.functions[route.function], http_event(method, path, body, claims, **extra))
+    payload = json.loads(result["body"]) if result.get("body") else None
+    return Reply(result["statusCode"], payload, result.get("headers") or {})
