@@ -201,7 +201,7 @@ def _write(
                     _set_or_remove(ConversationItem.reason, decision.labels["reason"]),
                     _set_or_remove(ConversationItem.location, decision.labels["location"]),
                     ConversationItem.last_message_at.set(last_message_at),
-                    ConversationItem.listed_in.set(listings),
+                    ConversationItem.listed_in.set(listings),  # type: ignore[arg-type]
                 ],
             )
             if patient_item is not None and new_profile_location:
