@@ -43,17 +43,27 @@ class LabelsOut(BaseModel):
     location: str | None = None
 
 
-class ListingOut(BaseModel):
+class CustomListingOut(BaseModel):
     conversation_id: str
     patient_id: str
     status: str
     holder: HolderOut
     last_message_at: str
-    labels: LabelsOut | None = None
+
+
+class ListingOut(CustomListingOut):
+    labels: LabelsOut
 
 
 class InboxOut(BaseModel):
     items: list[ListingOut]
+    next_token: str | None = None
+
+
+class CustomInboxOut(BaseModel):
+    """R-ROUTE-9: custom shared inboxes show no labels."""
+
+    items: list[CustomListingOut]
     next_token: str | None = None
 
 
@@ -180,7 +190,7 @@ def _state(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def _inbox(inbox: str, limit: int | None, next_token: str | None) -> Response[InboxOut]:
+def _inbox(inbox: str, limit: int | None, next_token: str | None) -> Response[Any]:
     who = caller(router)
     page = service.list_inbox(who, inbox, clamp_limit(limit), decode_token(next_token))
     return json_response(
@@ -198,8 +208,8 @@ def my_inbox(limit: Limit = None, next_token: NextToken = None) -> Response[Inbo
     return _inbox("mine", limit, next_token)
 
 
-@router.get("/inboxes/<inbox_id>/conversations", responses={**ok_response(InboxOut), **error_responses(403, 404)})
-def custom_inbox(inbox_id: Id, limit: Limit = None, next_token: NextToken = None) -> Response[InboxOut]:
+@router.get("/inboxes/<inbox_id>/conversations", responses={**ok_response(CustomInboxOut), **error_responses(403, 404)})
+def custom_inbox(inbox_id: Id, limit: Limit = None, next_token: NextToken = None) -> Response[CustomInboxOut]:
     return _inbox(inbox_id, limit, next_token)
 
 

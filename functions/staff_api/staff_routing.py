@@ -48,10 +48,19 @@ class ReasonsOut(BaseModel):
     items: list[ReasonOut]
 
 
+class SyncedLocationOut(BaseModel):
+    location_id: str
+    name: str
+
+
+class SyncedLocationsOut(BaseModel):
+    items: list[SyncedLocationOut]
+
+
 class LocationOut(BaseModel):
     location_id: str
     name: str
-    subscribers: list[str] | None = None
+    subscribers: list[str]
 
 
 class LocationsOut(BaseModel):
@@ -108,8 +117,8 @@ def reasons() -> Response[ReasonsOut]:
     return json_response(200, {"items": service.reasons(caller(router))})
 
 
-@router.post("/routing/locations/sync", responses={**ok_response(LocationsOut), **error_responses(403, 409)})
-def sync_locations() -> Response[LocationsOut]:
+@router.post("/routing/locations/sync", responses={**ok_response(SyncedLocationsOut), **error_responses(403, 409)})
+def sync_locations() -> Response[SyncedLocationsOut]:
     found = service.sync_locations(caller(router))
     return json_response(200, {"items": [{"location_id": loc.location_id, "name": loc.name} for loc in found]})
 
