@@ -84,7 +84,10 @@ def _may_manage(caller: Principal, staff_id: str) -> str:
 
 
 def get_subscriptions(caller: Principal, staff_id: str) -> Subscriptions:
-    practice_id = _may_manage(caller, staff_id)
+    """Any staff member of the practice may read anyone's (API.md: GETs for any staff)."""
+    practice_id = _practice(caller)
+    if practices_store.get_staff(practice_id, staff_id) is None:
+        raise NotFound("No such staff member.")
     return store.get_config(practice_id).subscriptions.get(staff_id, Subscriptions())
 
 
