@@ -270,9 +270,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the gateway (QUERY, TRACE…), which answers as API Gateway does: 404 if no route.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         # Method, path and status only: paths carry ids, never PHI (API.md conventions).
