@@ -256,7 +256,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         if split.path.startswith("/_local/"):
-            status, payload = self.gateway.handle_local(self.command, split.path, split.query, body)
+            try:
+                status, payload = self.gateway.handle_local(self.command, split.path, split.query, body)
+            except Exception:
+                log.exception("local route %s failed", split.path)
+                status, payload = 500, _error("internal_error", "The local runner failed; see its output.")
             self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
             return
         headers = dict(self.headers.items())
