@@ -28,19 +28,19 @@ ACCESS: Access = {
 Id = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 
 
-class LocationIn(BaseModel):
+class PmLocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     location_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]{1,64}$")
     name: str = Field(min_length=1, max_length=200)
 
 
-class LocationsIn(BaseModel):
+class PmLocationsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    items: list[LocationIn] = Field(max_length=500)
+    items: list[PmLocationIn] = Field(max_length=500)
 
 
-class LocationsOut(BaseModel):
-    items: list[LocationIn]
+class PmLocationsOut(BaseModel):
+    items: list[PmLocationIn]
 
 
 class AppointmentIn(BaseModel):
@@ -60,8 +60,8 @@ class AppointmentOut(BaseModel):
     status: str
 
 
-@app.put("/integrations/pm/locations", responses={**ok_response(LocationsOut), **error_responses(403, 409)})
-def put_locations(body: Annotated[LocationsIn, Body()]) -> Response[LocationsOut]:
+@app.put("/integrations/pm/locations", responses={**ok_response(PmLocationsOut), **error_responses(403, 409)})
+def put_locations(body: Annotated[PmLocationsIn, Body()]) -> Response[PmLocationsOut]:
     who = caller(app)
     saved = service.put_locations(who, [Location(i.location_id, i.name) for i in body.items])
     return json_response(200, {"items": [{"location_id": s.location_id, "name": s.name} for s in saved]})

@@ -63,14 +63,14 @@ class PatientMessageOut(BaseModel):
     reason: str | None
 
 
-class ReasonOut(BaseModel):
+class PromptReasonOut(BaseModel):
     reason: str
     label: str
 
 
 class ReasonPromptOut(BaseModel):
     required: bool
-    reasons: list[ReasonOut]
+    reasons: list[PromptReasonOut]
 
 
 class PatientMessageView(BaseModel):
@@ -168,13 +168,16 @@ def post_read() -> Response[Done]:
     return json_response(200, {"status": "read"})
 
 
-@app.post("/webhooks/sms", responses={**ok_response(WebhookOut), **error_responses(404, 409, 413)})
+SIGNED = {401: {**error_responses(401)[401], "description": "unauthenticated: X-Frontdesk-Signature missing or wrong"}}
+
+
+@app.post("/webhooks/sms", responses={**ok_response(WebhookOut), **error_responses(404, 409, 413), **SIGNED})
 def sms_webhook(body: Annotated[SmsIn, Body()]) -> Response[WebhookOut]:
     answer = intake.receive_sms(body.to, body.from_, body.body, body.provider_message_id)
     return json_response(200, answer)
 
 
-@app.post("/webhooks/voicemail", responses={**ok_response(WebhookOut), **error_responses(404, 409, 413)})
+@app.post("/webhooks/voicemail", responses={**ok_response(WebhookOut), **error_responses(404, 409, 413), **SIGNED})
 def voicemail_webhook(body: Annotated[VoicemailIn, Body()]) -> Response[WebhookOut]:
     answer = intake.receive_voicemail(
         body.to,

@@ -55,12 +55,12 @@ class ListingOut(CustomListingOut):
     labels: LabelsOut
 
 
-class InboxOut(BaseModel):
+class InboxPageOut(BaseModel):
     items: list[ListingOut]
     next_token: str | None = None
 
 
-class CustomInboxOut(BaseModel):
+class CustomInboxPageOut(BaseModel):
     """R-ROUTE-9: custom shared inboxes show no labels."""
 
     items: list[CustomListingOut]
@@ -198,18 +198,20 @@ def _inbox(inbox: str, limit: int | None, next_token: str | None) -> Response[An
     )
 
 
-@router.get("/inboxes/unassigned/conversations", responses={**ok_response(InboxOut), **error_responses(403)})
-def unassigned_inbox(limit: Limit = None, next_token: NextToken = None) -> Response[InboxOut]:
+@router.get("/inboxes/unassigned/conversations", responses={**ok_response(InboxPageOut), **error_responses(403)})
+def unassigned_inbox(limit: Limit = None, next_token: NextToken = None) -> Response[InboxPageOut]:
     return _inbox("unassigned", limit, next_token)
 
 
-@router.get("/inboxes/mine/conversations", responses={**ok_response(InboxOut), **error_responses(403)})
-def my_inbox(limit: Limit = None, next_token: NextToken = None) -> Response[InboxOut]:
+@router.get("/inboxes/mine/conversations", responses={**ok_response(InboxPageOut), **error_responses(403)})
+def my_inbox(limit: Limit = None, next_token: NextToken = None) -> Response[InboxPageOut]:
     return _inbox("mine", limit, next_token)
 
 
-@router.get("/inboxes/<inbox_id>/conversations", responses={**ok_response(CustomInboxOut), **error_responses(403, 404)})
-def custom_inbox(inbox_id: Id, limit: Limit = None, next_token: NextToken = None) -> Response[CustomInboxOut]:
+@router.get(
+    "/inboxes/<inbox_id>/conversations", responses={**ok_response(CustomInboxPageOut), **error_responses(403, 404)}
+)
+def custom_inbox(inbox_id: Id, limit: Limit = None, next_token: NextToken = None) -> Response[CustomInboxPageOut]:
     return _inbox(inbox_id, limit, next_token)
 
 

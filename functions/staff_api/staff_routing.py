@@ -37,15 +37,15 @@ class RoutingSettingsIO(BaseModel):
     locations_enabled: bool
 
 
-class ReasonOut(BaseModel):
+class RoutingReasonOut(BaseModel):
     reason: str
     label: str
     subscribers: list[str]
     visible_to_patients: bool
 
 
-class ReasonsOut(BaseModel):
-    items: list[ReasonOut]
+class RoutingReasonsOut(BaseModel):
+    items: list[RoutingReasonOut]
 
 
 class SyncedLocationOut(BaseModel):
@@ -57,14 +57,14 @@ class SyncedLocationsOut(BaseModel):
     items: list[SyncedLocationOut]
 
 
-class LocationOut(BaseModel):
+class RoutingLocationOut(BaseModel):
     location_id: str
     name: str
     subscribers: list[str]
 
 
-class LocationsOut(BaseModel):
-    items: list[LocationOut]
+class RoutingLocationsOut(BaseModel):
+    items: list[RoutingLocationOut]
 
 
 class SubscriptionsIn(BaseModel):
@@ -112,8 +112,8 @@ def put_settings(body: Annotated[RoutingSettingsIO, Body()]) -> Response[Routing
     return json_response(200, _settings(service.put_settings(who, body.reasons_enabled, body.locations_enabled)))
 
 
-@router.get("/routing/reasons", responses={**ok_response(ReasonsOut), **error_responses(403)})
-def reasons() -> Response[ReasonsOut]:
+@router.get("/routing/reasons", responses={**ok_response(RoutingReasonsOut), **error_responses(403)})
+def reasons() -> Response[RoutingReasonsOut]:
     return json_response(200, {"items": service.reasons(caller(router))})
 
 
@@ -123,8 +123,8 @@ def sync_locations() -> Response[SyncedLocationsOut]:
     return json_response(200, {"items": [{"location_id": loc.location_id, "name": loc.name} for loc in found]})
 
 
-@router.get("/routing/locations", responses={**ok_response(LocationsOut), **error_responses(403)})
-def locations() -> Response[LocationsOut]:
+@router.get("/routing/locations", responses={**ok_response(RoutingLocationsOut), **error_responses(403)})
+def locations() -> Response[RoutingLocationsOut]:
     found = service.locations(caller(router))
     return json_response(
         200,

@@ -238,7 +238,7 @@ def test_r_route_10_unassigned_needs_subscription_and_filters_follow_subscriptio
     practice = api.new_practice()
     staff_id, staff = api.new_staff(practice)
     refused = api.call("GET", "/inboxes/unassigned/conversations", staff)
-    assert (refused.status, refused.error_code) == (403, "forbidden")
+    assert (refused.status, refused.error_code) == (403, "subscription_required")
     assert _settings(api, practice, True).status == 200
     # The staff member changes their own filter: Unassigned + billing
     own = api.call(

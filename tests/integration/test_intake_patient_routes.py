@@ -226,7 +226,11 @@ def test_r_rel_1_message_received_delivered_twice_routes_once(bus: Any) -> None:
     world.settings(reasons=True)
     world.subscribe(world.staff_id, reasons=["billing"])
     world.send(reason="billing")
-    event = [e for e in bus.published if e["detail"]["practice_id"] == world.practice_id][-1]
+    event = [
+        e
+        for e in bus.published
+        if e["detail-type"] == "MessageReceived" and e["detail"]["practice_id"] == world.practice_id
+    ][-1]
     # When EventBridge delivers the same event again
     from infra.local.functions import invoke
     from infra.template import wiring

@@ -60,7 +60,8 @@ def list_inbox(caller: Principal, inbox: str, limit: int, start_key: dict[str, A
         config = routing_store.get_config(practice_id)
         subs = config.subscriptions.get(staff_id, Subscriptions())
         if inbox == "unassigned" and UNASSIGNED not in subs.inboxes:
-            raise Forbidden("Subscribe to the Unassigned inbox to see it.", code="forbidden")
+            # R-ROUTE-10: its own 403 code, so a client can offer the subscription (the role may use the route).
+            raise Forbidden("Subscribe to the Unassigned inbox to see it.", code="subscription_required")
         listing = UNASSIGNED if inbox == "unassigned" else f"staff#{staff_id}"
         items, next_key = routing_store.list_inbox(practice_id, listing, limit, start_key)
         visible = [i for i in items if i.held or _in_filter(config.settings, subs, i)]
