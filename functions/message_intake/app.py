@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -157,6 +158,7 @@ def post_message(body: Annotated[PatientMessageIn, Body()]) -> Response[PatientM
     answer = intake.receive_patient_message(
         who.practice_id, who.patient_id, body.body, body.reason, body.client_message_id, body.channel
     )
+    metrics.add_metric(name="MessageReceived", unit=MetricUnit.Count, value=1)
     return json_response(201, answer)
 
 
@@ -174,6 +176,7 @@ SIGNED = {401: {**error_responses(401)[401], "description": "unauthenticated: X-
 @app.post("/webhooks/sms", responses={**ok_response(WebhookOut), **error_responses(404, 409, 413), **SIGNED})
 def sms_webhook(body: Annotated[SmsIn, Body()]) -> Response[WebhookOut]:
     answer = intake.receive_sms(body.to, body.from_, body.body, body.provider_message_id)
+    metrics.add_metric(name="MessageReceived", unit=MetricUnit.Count, value=1)
     return json_response(200, answer)
 
 
@@ -188,6 +191,7 @@ def voicemail_webhook(body: Annotated[VoicemailIn, Body()]) -> Response[WebhookO
         body.extension,
         body.line_type,
     )
+    metrics.add_metric(name="MessageReceived", unit=MetricUnit.Count, value=1)
     return json_response(200, answer)
 
 

@@ -297,3 +297,63 @@ def test_r_route_7_upcoming_appointment_location_labels_and_sticks(bus: Any) -> 
     world.send("and again")
     last = world.conversation()["messages"][-1]["routing"]
     assert (last["location"], last["location_source"]) == ("bk", "profile")
+
+
+def test_r_route_13_shared_number_goes_to_the_most_recently_active_patient(bus: Any) -> None:
+    import json
+
+    from tests.support import sign
+
+    # Given two profiles sharing a cell phone, the older one being the one who wrote last (in the app)
+    world = World()
+    shared = unique_phone()
+    older = world.new_patient(cell_phone=shared, first_name="Ana")
+    newer = world.new_patient(cell_phone=shared, first_name="Bea")
+    older_claims = _claims("patient", world.practice_id, patient_id=older["patient_id"])
+    _advance(5)
+    posted = invoke_route(
+        "POST", "/patient/conversation/messages", {"body": "hi", "client_message_id": "c1"}, older_claims
+    )
+    assert posted.status == 201
+    # When an SMS arrives from the shared number
+    raw = json.dumps({"provider_message_id": "p-1", "from": shared, "to": world.number, "body": "it is me"}).encode()
+    reply = invoke_route(
+        "POST", "/webhooks/sms", raw, headers={"x-frontdesk-signature": sign(raw, "test-webhook-secret")}
+    )
+    # Then it lands with Ana (most recently active), flagged ambiguous; Bea's conversation stays empty
+    assert reply.status == 200, reply
+    assert reply.body["conversation_id"] == older["conversation_id"]
+    messages = invoke_route("GET", f"/conversations/{older['conversation_id']}", None, world.admin).body["messages"]
+    assert [(m["channel"], m.get("ambiguous_sender")) for m in messages] == [("app", None), ("sms", True)]
+    empty = invoke_route("GET", f"/conversations/{newer['conversation_id']}", None, world.admin).body["messages"]
+    assert empty == []
+
+
+def test_r_route_6_voicemail_without_mapped_extension_removes_the_reason(bus: Any) -> None:
+    import json
+
+    from tests.support import sign
+
+    world = World()
+    world.settings(reasons=True)
+    world.subscribe(world.staff_id, reasons=["billing"])
+    assert world.send(reason="billing").body["reason"] == "billing"
+    assert world.conversation()["labels"]["reason"] == "billing"
+    payload = {
+        "provider_message_id": "vm-1",
+        "from": world.cell,
+        "to": world.number,
+        "recording_url": "https://example.org/vm.mp3",
+        "line_type": "cell",
+        "extension": "9",  # not mapped to anything
+    }
+    raw = json.dumps(payload).encode()
+    reply = invoke_route(
+        "POST", "/webhooks/voicemail", raw, headers={"x-frontdesk-signature": sign(raw, "test-webhook-secret")}
+    )
+    assert reply.status == 200, reply
+    conversation = world.conversation()
+    assert conversation["labels"]["reason"] is None
+    assert conversation["messages"][-1]["routing"]["reason_source"] == "cleared_by_voicemail"
+    # ... and the sticky hour no longer carries billing: the next app message within the hour has no reason
+    assert world.send().body["reason"] is None
