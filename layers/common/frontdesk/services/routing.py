@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pynamodb.exceptions import TransactWriteError
 
-from frontdesk.adapters.clock import Clock, get_clock, iso, parse_iso
+from frontdesk.adapters.clock import Clock, get_clock, iso
 from frontdesk.domain.routing import Decision, Holder, RoutingInput, decide
 from frontdesk.store import routing as routing_store
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
@@ -222,7 +222,3 @@ def _write(
 
 def _set_or_remove(attribute: Any, value: Any) -> Any:
     return attribute.set(value) if value is not None else attribute.remove()
-
-
-def detail_time(detail: dict[str, Any]) -> datetime:
-    return parse_iso(str(detail["at"]))

@@ -232,12 +232,8 @@ def update_config(
             if error.cause_response_code == "ConditionalCheckFailedException":
                 continue
             raise
-        return get_config_from_item(item, practice_id)
+        return to_config(item, practice_id)
     raise Conflict("The routing settings are being changed by someone else; try again.", code="concurrent_update")
-
-
-def get_config_from_item(item: RoutingConfigItem, practice_id: str) -> RoutingConfig:
-    return to_config(item, practice_id)
 
 
 # ----- listings -----
