@@ -26,6 +26,7 @@ from frontdesk.store.patients import audit_item
 from frontdesk.store.routing import Listing, Notification
 
 _ATTEMPTS = 8
+_STALE_IN_TX = 90
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,8 @@ def _move(
     for _ in range(_ATTEMPTS):
         current = _require(practice_id, conversation_id, consistent=True)
         listings = [holder.listing()] if holder is not None else []
+        # Beyond what one transaction holds (very many routed recipients), stale listings go right after it commits.
+        stale = [name for name in current.listed_in if name not in listings]
         try:
             with transaction() as tx:
                 tx.update(
@@ -193,9 +196,8 @@ def _move(
                         ConversationItem.listed_in.set(listings),  # type: ignore[arg-type]
                     ],
                 )
-                for name in current.listed_in:
-                    if name not in listings:
-                        tx.delete(routing_store.listing_key_item(practice_id, name, conversation_id))
+                for name in stale[:_STALE_IN_TX]:
+                    tx.delete(routing_store.listing_key_item(practice_id, name, conversation_id))
                 if holder is not None:
                     tx.save(
                         routing_store.listing_item(
@@ -219,8 +221,8 @@ def _move(
             if "ConditionalCheckFailed" in cancellation_codes(error):
                 continue
             raise
-        updated = _require(practice_id, conversation_id, consistent=True)
-        return updated
+        routing_store.delete_listings(practice_id, conversation_id, stale[_STALE_IN_TX:])
+        return _require(practice_id, conversation_id, consistent=True)
     raise Conflict("The conversation is busy; try again.", code="concurrent_update")
 
 

@@ -33,6 +33,7 @@ from frontdesk.store.routing import Listing, ListingItem, RoutingConfigItem
 logger = Logger(child=True)
 _ATTEMPTS = 8
 _TRANSACTION_LIMIT = 100
+_STALE_IN_TX = 40
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,10 @@ def _write(
         )
     # Listings and notifications have deterministic keys: writing them again is harmless. What does not fit in the
     # transaction (very many recipients) is written first in batches, so a crash before the transaction re-does it.
-    room = _TRANSACTION_LIMIT - 3 - len(stale)
+    # Stale listings beyond what the transaction holds are deleted right after it commits (a listing whose
+    # conversation moved on is only a stale entry in someone's inbox until then).
+    stale_in_tx, stale_after = stale[:_STALE_IN_TX], stale[_STALE_IN_TX:]
+    room = _TRANSACTION_LIMIT - 3 - len(stale_in_tx)
     overflow = extra_items[room:] if len(extra_items) > room else []
     in_tx = extra_items[: len(extra_items) - len(overflow)]
     if overflow:
@@ -206,7 +210,7 @@ def _write(
             )
             if patient_item is not None and new_profile_location:
                 tx.update(patient_item, actions=[PatientItem.location.set(new_profile_location)])
-            for name in stale:
+            for name in stale_in_tx:
                 tx.delete(routing_store.listing_key_item(practice_id, name, conversation_id))
             for item in in_tx:
                 tx.save(item)
@@ -217,6 +221,7 @@ def _write(
         if "ConditionalCheckFailed" in codes:
             return "retry"  # the conversation or the profile changed since we read it
         raise
+    routing_store.delete_listings(practice_id, conversation_id, stale_after)
     return "routed"
 
 

@@ -265,6 +265,15 @@ def listing_key_item(practice_id: str, listing: str, conversation_id: str) -> Li
     return ListingItem(pk, sk)
 
 
+def delete_listings(practice_id: str, conversation_id: str, listings: list[str]) -> None:
+    """Listings are unversioned: batch deletes are safe (PITFALLS: batches ignore VersionAttribute)."""
+    if not listings:
+        return
+    with ListingItem.batch_write() as batch:
+        for name in listings:
+            batch.delete(listing_key_item(practice_id, name, conversation_id))
+
+
 def list_inbox(
     practice_id: str, listing: str, limit: int, start_key: dict[str, Any] | None
 ) -> tuple[list[Listing], dict[str, Any] | None]:
