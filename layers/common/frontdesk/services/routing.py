@@ -48,7 +48,7 @@ def route_message(detail: dict[str, Any], clock: Clock | None = None) -> Routed:
     conversation_id = str(detail["conversation_id"])
     message_id = str(detail["message_id"])
     message_sk = str(detail["message_sk"])
-    logger.append_keys(practice_id=practice_id, conversation_id=conversation_id, message_id=message_id)
+    ids = {"practice_id": practice_id, "conversation_id": conversation_id, "message_id": message_id}
     for _ in range(_ATTEMPTS):
         now = (clock or get_clock()).now()
         config_item, conversation_item, message_item, patient_item = _read(
@@ -56,7 +56,7 @@ def route_message(detail: dict[str, Any], clock: Clock | None = None) -> Routed:
         )
         if message_item is None or conversation_item is None:
             # The message moved (a merge) or never committed: nothing to route.
-            logger.warning("message to route not found")
+            logger.warning("message to route not found", extra=ids)
             return Routed(message_id, True, None)
         if message_item.routing:
             return Routed(message_id, True, None)  # R-REL-1: delivered twice, routed once
@@ -107,7 +107,9 @@ def route_message(detail: dict[str, Any], clock: Clock | None = None) -> Routed:
             new_profile_location,
         )
         if outcome == "routed":
-            logger.info("message routed", extra={"recipients": len(decision.recipients), "rule": explanation["rule"]})
+            logger.info(
+                "message routed", extra={**ids, "recipients": len(decision.recipients), "rule": explanation["rule"]}
+            )
             return Routed(message_id, False, decision)
         if outcome == "already":
             return Routed(message_id, True, None)
