@@ -167,18 +167,28 @@ def assign(
         holder = Holder("inbox", inbox_id)
     else:
         holder = Holder(UNASSIGNED)
-    return _move(caller, conversation_id, "open", holder, "conversation.assign", clock)
+    return _move(_practice(caller), actor_of(caller), conversation_id, "open", holder, "conversation.assign", clock)
 
 
 def close(caller: Principal, conversation_id: str, clock: Clock | None = None) -> Conversation:
-    return _move(caller, conversation_id, "closed", None, "conversation.close", clock)
+    return _move(_practice(caller), actor_of(caller), conversation_id, "closed", None, "conversation.close", clock)
+
+
+def close_for_platform(practice_id: str, conversation_id: str, actor: str, clock: Clock | None = None) -> Conversation:
+    """Closes a conversation and takes it out of every inbox, for platform flows (e.g. a merge emptying a profile)."""
+    return _move(practice_id, actor, conversation_id, "closed", None, "conversation.close", clock)
 
 
 def _move(
-    caller: Principal, conversation_id: str, status: str, holder: Holder | None, action: str, clock: Clock | None
+    practice_id: str,
+    actor: str,
+    conversation_id: str,
+    status: str,
+    holder: Holder | None,
+    action: str,
+    clock: Clock | None,
 ) -> Conversation:
     """Holder and listings change together: every listing the conversation had goes, the new holder's comes."""
-    practice_id = _practice(caller)
     now = (clock or get_clock()).now()
     for _ in range(_ATTEMPTS):
         current = _require(practice_id, conversation_id, consistent=True)
@@ -216,7 +226,7 @@ def _move(
                             ),
                         )
                     )
-                tx.save(audit_item(practice_id, current.patient_id, actor_of(caller), action, now))
+                tx.save(audit_item(practice_id, current.patient_id, actor, action, now))
         except TransactWriteError as error:
             if "ConditionalCheckFailed" in cancellation_codes(error):
                 continue
