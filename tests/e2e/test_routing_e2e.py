@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.support import Api, Reply, sign, unique_phone
@@ -319,3 +320,37 @@ def test_r_sec_1_staff_see_only_their_practice(api: Api) -> None:
     assert api.call("GET", f"/conversations/{patient['conversation_id']}", other["admin"]).status == 404
     patient_token = api.token("patient", practice["practice_id"], patient_id=patient["patient_id"])
     assert api.call("GET", f"/conversations/{patient['conversation_id']}", patient_token).status == 403
+
+
+def test_r_route_7_next_appointment_location_routes_and_sticks_to_the_profile(api: Api) -> None:
+    # Given a PM practice with two synced locations, location routing on, Maria on Manhattan, Tom on Brooklyn
+    practice = api.new_practice(pm=True)
+    integration = api.token("integration", practice["practice_id"])
+    feed = {"items": [{"location_id": "man", "name": "Manhattan"}, {"location_id": "bk", "name": "Brooklyn"}]}
+    assert api.call("PUT", "/integrations/pm/locations", integration, feed).status == 200
+    assert api.call("POST", "/routing/locations/sync", practice["admin"]).status == 200
+    assert _settings(api, practice, False, True).status == 200
+    maria_id, maria = api.new_staff(practice, "Maria")
+    tom_id, tom = api.new_staff(practice, "Tom")
+    _subscribe(api, practice, maria_id, locations=["man"])
+    _subscribe(api, practice, tom_id, locations=["bk"])
+    patient = api.new_patient(practice, cell_phone=unique_phone(), external_id="MRN-7")
+    now = datetime.fromisoformat(api.call("GET", "/_local/clock").body["now"].replace("Z", "+00:00"))
+    starts = (now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    appt = {"external_id": "MRN-7", "location_id": "man", "starts_at": starts, "status": "booked"}
+    assert api.call("PUT", "/integrations/pm/appointments/ap-7", integration, appt).status == 200
+    # When the patient texts
+    _sms(api, practice, patient["cell_phone"], "about my appointment")
+    # Then Maria (Manhattan) is notified, not Tom, and the profile now shows Manhattan (R-ROUTE-9)
+    assert len(api.call("GET", "/staff/me/notifications", maria).body["items"]) == 1
+    assert api.call("GET", "/staff/me/notifications", tom).body["items"] == []
+    assert api.call("GET", f"/patients/{patient['patient_id']}", practice["admin"]).body["location"] == "man"
+    # The appointment is cancelled: the profile's location still routes the next message to Maria
+    assert (
+        api.call("PUT", "/integrations/pm/appointments/ap-7", integration, {**appt, "status": "cancelled"}).status
+        == 200
+    )
+    _sms(api, practice, patient["cell_phone"], "cancelled it")
+    conversation = _conversation(api, practice, patient["conversation_id"])
+    assert conversation["messages"][-1]["routing"]["location_source"] == "profile"
+    assert len(api.call("GET", "/staff/me/notifications", maria).body["items"]) == 2
