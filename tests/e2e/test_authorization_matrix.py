@@ -74,7 +74,9 @@ def test_r_sec_1_no_token_forged_or_expired_is_401(world: dict[str, Any], route:
     api: Api = world["api"]
     path = _path(route.path, world["ids"])
     expired = api.call(
-        "POST", "/_local/tokens", body={"role": "admin", "practice_id": world["home"]["practice_id"], "staff_id": "s", "ttl_seconds": -1}
+        "POST",
+        "/_local/tokens",
+        body={"role": "admin", "practice_id": world["home"]["practice_id"], "staff_id": "s", "ttl_seconds": -1},
     ).body["token"]
     forged = world["tokens"]["admin"].rsplit(".", 1)[0] + ".c2lnbmF0dXJl"
     for token in (None, forged, expired, "garbage"):
@@ -102,7 +104,9 @@ def test_r_sec_1_each_role_gets_exactly_the_routes_it_is_allowed(world: dict[str
     [r for r in AUTHORIZED if "{" in r.path and ACCESS.get(f"{r.method} {r.path}", frozenset()) & {"staff", "admin"}],
     ids=lambda r: f"{r.method} {r.path}",
 )
-def test_r_sec_1_another_practice_never_sees_or_changes_this_practices_records(world: dict[str, Any], route: Any) -> None:
+def test_r_sec_1_another_practice_never_sees_or_changes_this_practices_records(
+    world: dict[str, Any], route: Any
+) -> None:
     api: Api = world["api"]
     path = _path(route.path, world["ids"])
     reply = api.call(route.method, path, world["away"]["admin"], {})
