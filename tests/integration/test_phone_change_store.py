@@ -155,52 +155,51 @@ def test_r_phone_4_confirmation_after_expiry_before_the_job_is_410(practice: dic
 
 def test_r_phone_3_expiry_and_confirmation_racing_exactly_one_wins(practice: dict[str, Any]) -> None:
     """Two Lambdas whose clocks straddle the deadline: the confirm sees 1 s left, the job sees 1 s past it."""
-    outcomes: list[tuple[bool, bool]] = []
-    for _ in range(15):
-        start = FixedClock(get_clock().now())
-        sms = FakeSms()
-        patient, new, request_id = _pending_request(practice, start, sms)
-        code = sms.code_for(new)
-        confirm_clock = FixedClock(start.now() + timedelta(hours=72) - timedelta(seconds=1))
-        job_clock = FixedClock(start.now() + timedelta(hours=72, seconds=1))
-        barrier = threading.Barrier(2)
-        results: dict[str, Any] = {}
+    winners = [_race_once(practice) for _ in range(15)]
+    print(f"race: confirm won {winners.count('confirm')}, expiry won {winners.count('expire')}")
+    assert len(winners) == 15
 
-        def confirm() -> None:
-            barrier.wait()
-            try:
-                service.confirm(practice["practice_id"], patient["patient_id"], code, confirm_clock, sms)
-                results["confirm"] = True
-            except ApiError as error:
-                results["confirm"] = error.code
 
-        def expire() -> None:
-            barrier.wait()
-            results["expire"] = service.expire_due(job_clock)
+def _race_once(practice: dict[str, Any]) -> str:
+    start = FixedClock(get_clock().now())
+    sms = FakeSms()
+    patient, new, request_id = _pending_request(practice, start, sms)
+    code = sms.code_for(new)
+    confirm_clock = FixedClock(start.now() + timedelta(hours=72) - timedelta(seconds=1))
+    job_clock = FixedClock(start.now() + timedelta(hours=72, seconds=1))
+    barrier = threading.Barrier(2)
+    results: dict[str, Any] = {}
 
-        threads = [threading.Thread(target=confirm), threading.Thread(target=expire)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        request = next(
-            r
-            for r in identity.requests_of(practice["practice_id"], patient["patient_id"])
-            if r.request_id == request_id
-        )
-        stored = patient_store.get_patient(practice["practice_id"], patient["patient_id"], consistent=True)
-        assert stored is not None
-        confirmed = results["confirm"] is True
-        kinds = _kinds(practice["practice_id"], patient["conversation_id"])
-        # exactly one winner, and the world agrees with it
-        assert request.status == ("confirmed" if confirmed else "expired")
-        assert (stored.cell_phone == new) is confirmed
-        assert kinds.count("phone_change_confirmed") + kinds.count("phone_change_expired") == 1
-        if not confirmed:
-            assert results["confirm"] in ("expired", "conflict", "not_found")
-        outcomes.append((confirmed, not confirmed))
-    assert len(outcomes) == 15
-    print(f"race: confirm won {sum(c for c, _ in outcomes)}, expiry won {sum(e for _, e in outcomes)}")
+    def confirm() -> None:
+        barrier.wait()
+        try:
+            service.confirm(practice["practice_id"], patient["patient_id"], code, confirm_clock, sms)
+            results["confirm"] = True
+        except ApiError as error:
+            results["confirm"] = error.code
+
+    def expire() -> None:
+        barrier.wait()
+        results["expire"] = service.expire_due(job_clock)
+
+    threads = [threading.Thread(target=confirm), threading.Thread(target=expire)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    requests = identity.requests_of(practice["practice_id"], patient["patient_id"])
+    request = next(r for r in requests if r.request_id == request_id)
+    stored = patient_store.get_patient(practice["practice_id"], patient["patient_id"], consistent=True)
+    assert stored is not None
+    confirmed = results["confirm"] is True
+    kinds = _kinds(practice["practice_id"], patient["conversation_id"])
+    # exactly one winner, and the world agrees with it
+    assert request.status == ("confirmed" if confirmed else "expired")
+    assert (stored.cell_phone == new) is confirmed
+    assert kinds.count("phone_change_confirmed") + kinds.count("phone_change_expired") == 1
+    if not confirmed:
+        assert results["confirm"] in ("expired", "conflict", "not_found")
+    return "confirm" if confirmed else "expire"
 
 
 def test_r_phone_6_one_reminder_under_24_hours(practice: dict[str, Any]) -> None:
