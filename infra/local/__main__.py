@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from infra.local.server import Gateway, serve
 
-        gateway = Gateway(wired, IMPORTS_BUCKET, s3)
+        sqs = boto3.client("sqs", endpoint_url=s3_endpoint, region_name="us-east-1")
+        gateway = Gateway(wired, IMPORTS_BUCKET, s3, sqs)
         server = serve(gateway, args.host, args.port)
         engine_name = "DynamoDB Local" if engine else "moto (no Java)"
         print(f"frontdesk local runner on http://{args.host}:{args.port}  ({engine_name} at {dynamodb_endpoint})")
