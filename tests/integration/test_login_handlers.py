@@ -226,3 +226,14 @@ def test_r_dob_4_staff_edit_before_first_login_and_support_always(practice: dict
     assert by_support.status == 200 and by_support.body["date_of_birth"] == "1980-04-04"
     bad = invoke_route("PUT", path, {"date_of_birth": "04/04/1980"}, practice["admin"])
     assert bad.status == 400 and bad.body["error"]["field"] == "date_of_birth"
+
+
+def test_r_login_1_a_sixth_code_within_the_hour_is_not_sent(practice: dict[str, Any]) -> None:
+    patient = _patient(practice)
+    body = {"practice_id": practice["practice_id"], "phone": patient["cell_phone"]}
+    answers = [invoke_route("POST", "/patient/login", body).status for _ in range(6)]
+    assert answers == [202] * 6
+    assert len(LOCAL_OUTBOX.messages(patient["cell_phone"])) == 5
+    LOCAL_CLOCK.advance(3601)
+    invoke_route("POST", "/patient/login", body)
+    assert len(LOCAL_OUTBOX.messages(patient["cell_phone"])) == 6

@@ -16,6 +16,7 @@ from frontdesk.domain.login import (
     hash_code,
     new_code,
     new_salt,
+    next_send,
     pick_login_patient,
 )
 
@@ -80,3 +81,13 @@ def test_r_login_1_shared_phone_logs_into_the_most_recently_active_profile() -> 
     assert pick_login_patient(list(reversed(candidates))) == "b"
     assert pick_login_patient([("x", "cell", None), ("y", "cell", None)]) == "y"
     assert pick_login_patient([("c", "landline", NOW)]) is None
+
+
+def test_r_login_1_asking_for_new_codes_is_limited_to_five_an_hour() -> None:
+    window, sends = NOW, 0
+    for _ in range(5):
+        step = next_send(window if sends else None, sends, NOW + timedelta(minutes=10))
+        assert step is not None
+        window, sends = step
+    assert next_send(window, sends, NOW + timedelta(minutes=59)) is None
+    assert next_send(window, sends, window + timedelta(hours=1)) == (window + timedelta(hours=1), 1)

@@ -78,3 +78,17 @@ def pick_login_patient(candidates: list[tuple[str, str, datetime | None]]) -> st
 
 def _naive(when: datetime) -> datetime:
     return when.replace(tzinfo=None)
+
+
+SEND_WINDOW = timedelta(hours=1)
+MAX_SENDS_PER_WINDOW = 5
+
+
+def next_send(window_start: datetime | None, sends: int, now: datetime) -> tuple[datetime, int] | None:
+    """Asking for a new code resets the 5 tries, so asking itself is limited: 5 codes per phone per hour
+    (at most 25 guesses an hour at a one-in-a-million code). None: no new code now (the answer stays 202)."""
+    if window_start is None or now - window_start >= SEND_WINDOW:
+        return now, 1
+    if sends >= MAX_SENDS_PER_WINDOW:
+        return None
+    return window_start, sends + 1

@@ -47,8 +47,8 @@ def request_code(practice_id: str, raw_phone: str, clock: Clock | None = None, s
     # Several profiles may share a phone: the most recently active one (domain.login.pick_login_patient).
     patient_id = pick_login_patient(patient_store.patient_ids_by_phone(practice_id, e164))
     code, salt = new_code(), new_salt()
-    identity.put_login_code(practice_id, e164, patient_id, hash_code(code, salt), salt, now)
-    if patient_id is not None:
+    issued = identity.put_login_code(practice_id, e164, patient_id, hash_code(code, salt), salt, now)
+    if issued and patient_id is not None:
         body = f"{practice.name}: your login code is {code}. It expires in 10 minutes."
         (sms or get_sms_sender()).send(e164, body, sender=practice.textable_number, code=code)
 

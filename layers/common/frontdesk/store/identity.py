@@ -13,12 +13,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from frontdesk.adapters.clock import iso
-from frontdesk.domain.login import LOGIN_CODE_TTL, MAX_CODE_ATTEMPTS, CodeState
+from frontdesk.domain.login import LOGIN_CODE_TTL, MAX_CODE_ATTEMPTS, SEND_WINDOW, CodeState, next_send
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.phone_change import PhoneRequest
 from frontdesk.errors import Conflict
@@ -52,7 +52,7 @@ def _conditional() -> Iterator[None]:
         if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
             raise StaleWrite() from None
         raise
-    except UpdateError as error:
+    except (UpdateError, PutError) as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise StaleWrite() from None
         raise
@@ -69,6 +69,8 @@ class LoginCodeItem(TableItem, discriminator="LoginCode"):
     attempts = NumberAttribute(default=0)
     used = BooleanAttribute(default=False)
     expires_at = UTCDateTimeAttribute()
+    window_start = UTCDateTimeAttribute(null=True)  # codes sent to this phone since window_start ...
+    sends = NumberAttribute(default=0)  # ... (domain.login.next_send)
 
     @staticmethod
     def key(practice_id: str, e164: str) -> tuple[str, str]:
@@ -77,9 +79,17 @@ class LoginCodeItem(TableItem, discriminator="LoginCode"):
 
 def put_login_code(
     practice_id: str, e164: str, patient_id: str | None, code_hash: str, salt: str, now: datetime
-) -> None:
-    """A new code replaces the previous one for that phone (one live code per phone)."""
+) -> bool:
+    """A new code replaces the previous one for that phone (one live code per phone), within the send limit.
+    False: no new code (limit reached, or a concurrent request issued one first)."""
     pk, sk = LoginCodeItem.key(practice_id, e164)
+    try:
+        previous: LoginCodeItem | None = LoginCodeItem.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        previous = None
+    window = next_send(previous.window_start if previous else None, int(previous.sends or 0) if previous else 0, now)
+    if window is None:
+        return False
     expires = now + LOGIN_CODE_TTL
     item = LoginCodeItem(
         pk,
@@ -91,10 +101,19 @@ def put_login_code(
         attempts=0,
         used=False,
         expires_at=expires,
+        window_start=window[0],
+        sends=window[1],
     )
     # TTL deletes eventually (hours later, never locally); every read checks expires_at itself.
-    item.expires_ttl = expires + timedelta(hours=1)
-    item.save()
+    item.expires_ttl = max(expires, window[0] + SEND_WINDOW) + timedelta(hours=1)
+    # the code we read is still the one we replace: two racing requests issue one code, not two
+    same = LoginCodeItem.pk.does_not_exist() if previous is None else LoginCodeItem.code_hash == previous.code_hash
+    try:
+        with _conditional():
+            item.save(condition=same)
+    except StaleWrite:
+        return False
+    return True
 
 
 def get_login_code(practice_id: str, e164: str) -> CodeState | None:
@@ -441,12 +460,12 @@ def start_merge(practice_id: str, source_id: str, target_id: str, now: datetime)
     marker = MergeMarkerItem(
         pk, sk, practice_id=practice_id, source_patient_id=source_id, target_patient_id=target_id, started_at=now
     )
+    condition = MergeMarkerItem.pk.does_not_exist() | (MergeMarkerItem.target_patient_id == target_id)
     try:
-        marker.save(condition=MergeMarkerItem.pk.does_not_exist() | (MergeMarkerItem.target_patient_id == target_id))
-    except Exception as error:  # PutError
-        if getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException":
-            raise Conflict("This profile is already being merged into another one.", code="merge_in_progress") from None
-        raise
+        with _conditional():
+            marker.save(condition=condition)
+    except StaleWrite:
+        raise Conflict("This profile is already being merged into another one.", code="merge_in_progress") from None
 
 
 def merge_target_in_progress(practice_id: str, patient_id: str) -> str | None:
