@@ -39,13 +39,19 @@ class CellPhoneIn(BaseModel):
     cell_phone: str = Field(max_length=40)
 
 
-class CellPhoneChanged(BaseModel):
-    """200 `updated` with the patient (R-PHONE-1) or 202 `pending_confirmation` with the request (R-PHONE-2)."""
+class CellPhoneUpdated(BaseModel):
+    """R-PHONE-1: never logged in, the number changed at once."""
 
-    status: str
-    patient: PatientOut | None = None
-    request_id: str | None = None
-    expires_at: str | None = None
+    status: str  # updated
+    patient: PatientOut
+
+
+class CellPhonePending(BaseModel):
+    """R-PHONE-2: a verified patient must confirm; nothing changed yet."""
+
+    status: str  # pending_confirmation
+    request_id: str
+    expires_at: str
 
 
 class RequestOut(BaseModel):
@@ -87,9 +93,11 @@ def _request_out(request: PhoneRequest) -> dict[str, Any]:
 
 @app.put(
     "/patients/<patient_id>/cell-phone",
-    responses={**ok_response(CellPhoneChanged), **ok_response(CellPhoneChanged, 202), **error_responses(403, 404, 409)},
+    responses={**ok_response(CellPhoneUpdated), **ok_response(CellPhonePending, 202), **error_responses(403, 404, 409)},
 )
-def change_cell_phone(patient_id: PatientId, body: Annotated[CellPhoneIn, Body()]) -> Response[CellPhoneChanged]:
+def change_cell_phone(
+    patient_id: PatientId, body: Annotated[CellPhoneIn, Body()]
+) -> Response[CellPhoneUpdated | CellPhonePending]:
     who = caller(app)
     assert who.practice_id is not None
     result = service.request_change(who.practice_id, patient_id, body.cell_phone, who)
