@@ -45,3 +45,10 @@ def test_r_merge_2_a_target_without_cell_takes_the_source_cell() -> None:
     plan = plan_merge(_p("t", None, ["+12125550122"]), _p("s", "+12125550100"))
     assert plan.target.cell_phone == "+12125550100" and plan.target.landlines == ["+12125550122"]
     assert ("+12125550100", "cell") in plan.moved_numbers
+
+
+def test_r_merge_2_a_verified_source_cell_keeps_the_merged_patient_verified() -> None:
+    source = _p("s", "+12125550100")
+    source.verified = True
+    assert plan_merge(_p("t", None, ["+12125550122"]), source).target.verified is True
+    assert plan_merge(_p("t", "+12125550100"), _p("s", None, ["+12125550111"])).target.verified is False

@@ -41,5 +41,8 @@ def plan_merge(target: Patient, source: Patient) -> MergePlan:
     if cell and cell != target.cell_phone:
         moved.append((cell, "cell"))
     dropped = [n for n in [source.cell_phone, *source.landlines] if n]
-    merged = replace(target, cell_phone=cell, landlines=landlines)
+    # A source whose owner proved this cell phone (logged in) makes the merged patient verified: staff must not
+    # then change that number directly (R-PHONE-2).
+    verified = target.verified or (source.verified and cell == source.cell_phone)
+    merged = replace(target, cell_phone=cell, landlines=landlines, verified=verified)
     return MergePlan(merged, moved, list(dict.fromkeys(dropped)))
