@@ -31,19 +31,21 @@ def merge_profiles(
         return target  # a retry of a merge that already completed
     if source is None or source.merged_into:
         raise NotFound("No such source patient.")
-    try:
-        rules.check_merge(target, source, caller.role)
-    except rules.MergeRefused as refused:
-        if refused.code == "same_patient":
-            raise ValidationFailed("A profile cannot be merged into itself.", field="source_patient_id") from None
-        raise Conflict(
-            "Both profiles have different cell phones: contact support to merge them.", code=refused.code
-        ) from None
+    _check(target, source, caller.role)
     if identity.merge_target_in_progress(practice_id, target_id) is not None:
         raise Conflict("The target profile is itself being merged into another one.", code="merge_in_progress")
     actor = actor_of(caller)
     identity.start_merge(practice_id, source_id, target_id, now)
     copied = identity.copy_messages(practice_id, source.conversation_id, target.conversation_id)
+    # Copying can take a while: finalise against fresh profiles so a concurrent edit (a login, a location
+    # update) does not turn into a needless conflict; the versions read here guard the final transaction.
+    target = require_patient(practice_id, target_id)
+    source = identity.load_patient(practice_id, source_id)
+    if source is not None and source.merged_into == target_id:
+        return target  # a concurrent call of the same merge finished first
+    if source is None or source.merged_into:
+        raise NotFound("No such source patient.")
+    _check(target, source, caller.role)
     plan = rules.plan_merge(target, source)
     message = NewMessage(
         practice_id,
@@ -68,3 +70,14 @@ def merge_profiles(
     identity.copy_messages(practice_id, source.conversation_id, target.conversation_id)
     announce(message, now)
     return require_patient(practice_id, target_id)
+
+
+def _check(target: Patient, source: Patient, role: str) -> None:
+    try:
+        rules.check_merge(target, source, role)
+    except rules.MergeRefused as refused:
+        if refused.code == "same_patient":
+            raise ValidationFailed("A profile cannot be merged into itself.", field="source_patient_id") from None
+        raise Conflict(
+            "Both profiles have different cell phones: contact support to merge them.", code=refused.code
+        ) from None

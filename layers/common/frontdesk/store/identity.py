@@ -7,7 +7,7 @@ Every state change here is conditional (R-REL-2): a login code is used once, a p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -258,15 +258,16 @@ def apply_patient_change(change: PatientChange) -> None:
 def touch_login(patient: Patient, now: datetime) -> None:
     """A login: the patient is verified (R-PHONE-2 from now on) and most recently active on their phone."""
     pk, sk = PatientItem.key(patient.practice_id, patient.patient_id)
-    with transaction() as tx:
-        tx.update(
-            PatientItem(pk, sk),
-            actions=[PatientItem.verified.set(True), PatientItem.last_active_at.set(now)],
-            add_version_condition=False,
-        )
-        if patient.cell_phone:
-            index = PhoneIndexItem(*PhoneIndexItem.key(patient.practice_id, patient.cell_phone, patient.patient_id))
-            tx.update(index, actions=[PhoneIndexItem.last_active_at.set(now)], condition=PhoneIndexItem.pk.exists())
+    PatientItem(pk, sk).update(
+        actions=[PatientItem.verified.set(True), PatientItem.last_active_at.set(now)],
+        condition=PatientItem.pk.exists(),
+        add_version_condition=False,
+    )
+    if patient.cell_phone:
+        # Recency for the shared-phone choice at the next login; missing index item: nothing to record.
+        index = PhoneIndexItem(*PhoneIndexItem.key(patient.practice_id, patient.cell_phone, patient.patient_id))
+        with suppress(StaleWrite), _conditional():
+            index.update(actions=[PhoneIndexItem.last_active_at.set(now)], condition=PhoneIndexItem.pk.exists())
 
 
 # --- phone-change requests (R-PHONE-2..7) --------------------------------------------------------------------
