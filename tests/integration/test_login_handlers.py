@@ -237,3 +237,24 @@ def test_r_login_1_a_sixth_code_within_the_hour_is_not_sent(practice: dict[str, 
     LOCAL_CLOCK.advance(3601)
     invoke_route("POST", "/patient/login", body)
     assert len(LOCAL_OUTBOX.messages(patient["cell_phone"])) == 6
+
+
+def test_r_create_3_a_profile_without_cell_phone_logs_in_once_one_is_added(practice: dict[str, Any]) -> None:
+    # Given a profile created without a cell phone (internal use only)
+    created = invoke_route(
+        "POST",
+        "/patients",
+        {"first_name": "Ana", "last_name": "Diaz", "date_of_birth": "1975-01-31"},
+        practice["admin"],
+    )
+    patient = dict(created.body)
+    phone = unique_phone()
+    # When someone asks for a code with a number the profile does not have, nothing is sent
+    invoke_route("POST", "/patient/login", {"practice_id": practice["practice_id"], "phone": phone})
+    assert LOCAL_OUTBOX.messages(phone) == []
+    # When staff add the cell phone (never logged in: at once, R-PHONE-1), the patient can log in
+    added = invoke_route(
+        "PUT", f"/patients/{patient['patient_id']}/cell-phone", {"cell_phone": phone}, practice["admin"]
+    )
+    assert added.status == 200 and added.body["patient"]["cell_phone"] == phone
+    assert _login(practice, {**patient, "cell_phone": phone})["patient_id"] == patient["patient_id"]

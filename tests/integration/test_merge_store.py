@@ -158,3 +158,34 @@ def _principal(practice: dict[str, Any]) -> Any:
     from frontdesk.auth import Principal
 
     return Principal.from_claims(practice["admin"])
+
+
+def test_r_merge_2_a_verified_source_with_a_pending_phone_change(practice: dict[str, Any]) -> None:
+    from frontdesk.auth import Principal
+    from frontdesk.services import phone_change
+    from frontdesk.store import patients as patient_store
+
+    # Given a landline-only target and a verified source with a pending phone change
+    target = _patient(practice, landline=unique_phone())
+    source = _patient(practice, cell_phone=unique_phone())
+    stored = patient_store.get_patient(practice["practice_id"], source["patient_id"], consistent=True)
+    assert stored is not None
+    identity.touch_login(stored, get_clock().now())
+    admin = Principal.from_claims(practice["admin"])
+    assert admin is not None
+    pending = phone_change.request_change(practice["practice_id"], source["patient_id"], unique_phone(), admin)
+    assert pending.status == "pending_confirmation"
+    # When the source is merged into the target
+    reply = invoke_route(
+        "POST",
+        f"/patients/{target['patient_id']}/merge",
+        {"source_patient_id": source["patient_id"]},
+        practice["admin"],
+    )
+    # Then the target has the cell phone and stays verified; the request is cancelled and off the expiry index
+    assert reply.status == 200, reply
+    assert reply.body["cell_phone"] == source["cell_phone"] and reply.body["verified"] is True
+    statuses = [r.status for r in identity.requests_of(practice["practice_id"], source["patient_id"])]
+    assert statuses == ["cancelled"]
+    due = {r.patient_id for r in identity.due_requests(get_clock().now() + timedelta(days=4))}
+    assert source["patient_id"] not in due

@@ -528,9 +528,14 @@ def finalize_merge(
     now: datetime,
 ) -> None:
     """One transaction: the source is merged away (gone from phone look-ups, name+DOB matches and its inbox
-    listing), the target gains the numbers, the merge is recorded on both, the marker is removed."""
+    listing, its pending phone change cancelled), the target gains the numbers, the merge is recorded on both,
+    the marker is removed."""
     practice_id = source.practice_id
+    # A phone change still pending on the source would otherwise expire later into a conversation nobody sees.
+    pending = [r for r in requests_of(practice_id, source.patient_id) if r.status == "pending"]
     with _conditional(), transaction() as tx:
+        for request in pending:
+            _leave_pending(tx, request, "cancelled")
         src_pk, src_sk = PatientItem.key(practice_id, source.patient_id)
         src = PatientItem(src_pk, src_sk)
         src.version = source.version or None
