@@ -192,3 +192,48 @@ def test_r_merge_2_a_verified_source_with_a_pending_phone_change(practice: dict[
     assert statuses == ["cancelled"]
     due = {r.patient_id for r in identity.due_requests(get_clock().now() + timedelta(days=4))}
     assert source["patient_id"] not in due
+
+
+def test_r_merge_2_the_source_conversation_leaves_every_inbox(practice: dict[str, Any], dynamodb: str) -> None:
+    import boto3
+
+    from tests.conftest import TABLE_NAME
+
+    client = boto3.client("dynamodb", endpoint_url=dynamodb, region_name="us-east-1")
+    target = _patient(practice, cell_phone=unique_phone())
+    source = _patient(practice, landline=unique_phone())
+    # Given the source conversation is open in Unassigned and routed to two staff members' inboxes
+    conv_pk = keys.conversation_pk(practice["practice_id"], source["conversation_id"])
+    names = ["unassigned", "staff#s1", "staff#s2"]
+    client.update_item(
+        TableName=TABLE_NAME,
+        Key={"pk": {"S": conv_pk}, "sk": {"S": "META"}},
+        UpdateExpression="SET #s = :open, holder_type = :u, listed_in = :names",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":open": {"S": "open"},
+            ":u": {"S": "unassigned"},
+            ":names": {"L": [{"S": n} for n in names]},
+        },
+    )
+    for name in names:
+        pk = keys.listing_pk(practice["practice_id"], name)
+        client.put_item(
+            TableName=TABLE_NAME,
+            Item={"pk": {"S": pk}, "sk": {"S": f"CONV#{source['conversation_id']}"}, "type": {"S": "Listing"}},
+        )
+    # When it is merged
+    reply = invoke_route(
+        "POST",
+        f"/patients/{target['patient_id']}/merge",
+        {"source_patient_id": source["patient_id"]},
+        practice["admin"],
+    )
+    assert reply.status == 200, reply
+    # Then no inbox lists it any more
+    for name in names:
+        pk = keys.listing_pk(practice["practice_id"], name)
+        found = client.get_item(
+            TableName=TABLE_NAME, Key={"pk": {"S": pk}, "sk": {"S": f"CONV#{source['conversation_id']}"}}
+        )
+        assert "Item" not in found, name

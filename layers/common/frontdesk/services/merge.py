@@ -28,7 +28,8 @@ def merge_profiles(
     target = require_patient(practice_id, target_id)
     source = identity.load_patient(practice_id, source_id)
     if source is not None and source.merged_into == target_id:
-        return target  # a retry of a merge that already completed
+        _after_finalize(practice_id, source, target)  # a retry of a merge that completed: finish the clean-up
+        return target
     if source is None or source.merged_into:
         raise NotFound("No such source patient.")
     _check(target, source, caller.role)
@@ -67,7 +68,7 @@ def merge_profiles(
             actor,
             now,
         )
-    identity.copy_messages(practice_id, source.conversation_id, target.conversation_id)
+    _after_finalize(practice_id, source, target)
     announce(message, now)
     return require_patient(practice_id, target_id)
 
@@ -81,3 +82,10 @@ def _check(target: Patient, source: Patient, role: str) -> None:
         raise Conflict(
             "Both profiles have different cell phones: contact support to merge them.", code=refused.code
         ) from None
+
+
+def _after_finalize(practice_id: str, source: Patient, target: Patient) -> None:
+    """Idempotent clean-up once the source is merged: messages that reached it meanwhile, and every inbox
+    listing of its conversation."""
+    identity.copy_messages(practice_id, source.conversation_id, target.conversation_id)
+    identity.remove_listings(practice_id, source.conversation_id)

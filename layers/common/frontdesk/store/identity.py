@@ -559,7 +559,11 @@ def finalize_merge(
             ext_pk, ext_sk = ExternalIdItem.key(practice_id, source.external_id)
             tx.save(ExternalIdItem(ext_pk, ext_sk, practice_id=practice_id, patient_id=target_before.patient_id))
         tx.delete(DuplicatePairItem(*DuplicatePairItem.key(practice_id, source.patient_id, target_before.patient_id)))
-        for listing in _listings_of(practice_id, source.conversation_id):
+        # The listing where the source conversation is held leaves with the merge; any further listings (a
+        # conversation routed to many staff) follow right after, in remove_listings (the tx holds 100 items).
+        for listing in _listing_refs(
+            practice_id, source.conversation_id, _listing_names(practice_id, source.conversation_id)[:1]
+        ):
             tx.delete(listing)
         for message in messages:
             tx.save(message, condition=MessageItem.pk.does_not_exist())
@@ -575,24 +579,31 @@ class _KeyRef(TableItem):
     """Just a key (no discriminator of its own): deletes an item another module models, e.g. a listing."""
 
 
-def _listings_of(practice_id: str, conversation_id: str) -> list[_KeyRef]:
-    """The inbox listing of the source conversation (where it is held), so it leaves every inbox list."""
-    try:
-        conversation = ConversationItem.get(*ConversationItem.key(practice_id, conversation_id), consistent_read=True)
-    except DoesNotExist:
-        return []
-    if conversation.status != "open" or not conversation.holder_type:
-        return []
-    listing = {
-        "unassigned": "unassigned",
-        "inbox": f"inbox#{conversation.holder_id}",
-        "staff": f"staff#{conversation.holder_id}",
-    }
-    name = listing.get(conversation.holder_type)
-    if name is None:
-        return []
-    ref = _KeyRef(keys.listing_pk(practice_id, name), f"CONV#{conversation_id}")
-    return [ref]
+def _listing_names(practice_id: str, conversation_id: str) -> list[str]:
+    """Every inbox listing of a conversation: where it is held, plus the routing module's `listed_in` record
+    (read raw, so this works whether or not that attribute is modelled on this branch)."""
+    pk, sk = ConversationItem.key(practice_id, conversation_id)
+    raw = TableItem._get_connection().get_item(pk, sk, consistent_read=True).get("Item") or {}
+    names: list[str] = []
+    holder_type = (raw.get("holder_type") or {}).get("S")
+    holder_id = (raw.get("holder_id") or {}).get("S")
+    if (raw.get("status") or {}).get("S") == "open" and holder_type:
+        names.append("unassigned" if holder_type == "unassigned" else f"{holder_type}#{holder_id}")
+    names.extend(str(v.get("S")) for v in (raw.get("listed_in") or {}).get("L", []) if v.get("S"))
+    return list(dict.fromkeys(names))
+
+
+def _listing_refs(practice_id: str, conversation_id: str, names: list[str]) -> list[_KeyRef]:
+    return [_KeyRef(keys.listing_pk(practice_id, name), f"CONV#{conversation_id}") for name in names]
+
+
+def remove_listings(practice_id: str, conversation_id: str) -> int:
+    """After a merge: the source conversation leaves every inbox (idempotent deletes, 25 per batch)."""
+    refs = _listing_refs(practice_id, conversation_id, _listing_names(practice_id, conversation_id))
+    with _KeyRef.batch_write() as batch:
+        for ref in refs:
+            batch.delete(ref)
+    return len(refs)
 
 
 def load_patient(practice_id: str, patient_id: str) -> Patient | None:
