@@ -91,3 +91,11 @@ def test_r_login_1_asking_for_new_codes_is_limited_to_five_an_hour() -> None:
         window, sends = step
     assert next_send(window, sends, NOW + timedelta(minutes=59)) is None
     assert next_send(window, sends, window + timedelta(hours=1)) == (window + timedelta(hours=1), 1)
+
+
+def test_r_login_1_known_and_unknown_phones_answer_after_the_same_floor() -> None:
+    from frontdesk.services.login import RESPONSE_FLOOR_SECONDS, pad_seconds
+
+    assert pad_seconds(100.0, 100.0) == RESPONSE_FLOOR_SECONDS
+    assert abs(pad_seconds(100.0, 100.1) - (RESPONSE_FLOOR_SECONDS - 0.1)) < 1e-9
+    assert pad_seconds(100.0, 100.0 + RESPONSE_FLOOR_SECONDS + 1) == 0.0

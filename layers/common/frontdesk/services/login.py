@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from frontdesk.adapters.clock import Clock, get_clock
@@ -24,6 +26,9 @@ from frontdesk.store import identity
 from frontdesk.store import patients as patient_store
 from frontdesk.store.practices import get_practice
 
+# Above the SMS provider's usual latency: known and unknown phones answer in the same time.
+RESPONSE_FLOOR_SECONDS = 0.3
+
 
 @dataclass(frozen=True)
 class LoginResult:
@@ -36,9 +41,29 @@ def _invalid_code() -> ValidationFailed:
     return ValidationFailed("The code is not valid.", field="code", code="invalid_code")
 
 
-def request_code(practice_id: str, raw_phone: str, clock: Clock | None = None, sms: SmsSender | None = None) -> None:
+def request_code(
+    practice_id: str,
+    raw_phone: str,
+    clock: Clock | None = None,
+    sms: SmsSender | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
     """Same answer whether or not the phone is known (no account enumeration): the same reads and the same
-    write happen either way; only the SMS itself goes out just to a known cell phone."""
+    write happen either way; only the SMS itself goes out just to a known cell phone, and the answer is held
+    to a floor so the SMS call's latency does not tell the two apart."""
+    started = time.monotonic()
+    try:
+        _request_code(practice_id, raw_phone, clock, sms)
+    finally:
+        sleep(pad_seconds(started, time.monotonic()))
+
+
+def pad_seconds(started: float, now: float, floor: float = RESPONSE_FLOOR_SECONDS) -> float:
+    """How long to wait so that every answer takes at least `floor` seconds (a duration, not a time of day)."""
+    return max(0.0, floor - (now - started))
+
+
+def _request_code(practice_id: str, raw_phone: str, clock: Clock | None, sms: SmsSender | None) -> None:
     practice = get_practice(practice_id)
     e164 = normalize_phone(raw_phone, practice.country if practice else "US", field="phone")
     if practice is None:
