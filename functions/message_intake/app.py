@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -12,7 +13,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -203,12 +203,22 @@ def valid_signature(raw: bytes, header: str | None, secret: str) -> bool:
     return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
 
 
+def _raw_body(event: dict[str, Any]) -> bytes:
+    """The bytes the provider signed; not decoded as text, since a non-UTF-8 body must reach the 401/400 checks."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body)
+        except ValueError:
+            return b""
+    return str(body).encode()
+
+
 def _pre_checks(event: dict[str, Any]) -> dict[str, Any] | None:
     """Before any parsing: a webhook without a valid signature is a 401 (nothing is read or stored); then a body over
     10 kB is a 413 (API.md), for a caller who passed authentication."""
     route_key = str(event.get("routeKey", ""))
-    raw = APIGatewayProxyEventV2(event).decoded_body or ""
-    raw_bytes = raw.encode() if isinstance(raw, str) else raw
+    raw_bytes = _raw_body(event)
     error: ApiError | None = None
     if route_key in WEBHOOKS:
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
