@@ -128,17 +128,37 @@ def lock_problems() -> list[str]:
 
 # ---------- pip-audit ----------
 
-_DATABASES = ("https://pypi.org/pypi/pip/json", "https://api.osv.dev/v1/query")
+# A canary: a release with long-published advisories. A database that does not report it audits nothing (this
+# machine's PyPI mirror answers /pypi/<name>/json but has no vulnerability data: pip-audit would say "no known
+# vulnerabilities" having checked nothing - PITFALLS).
+_CANARY = ("requests", "2.5.0")
 
 
-def vulnerability_database_reachable(timeout: float = 5.0) -> bool:
-    for url in _DATABASES:
+def _pypi_knows_canary(timeout: float) -> bool:
+    url = f"https://pypi.org/pypi/{_CANARY[0]}/{_CANARY[1]}/json"
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # fixed https URL; noqa: S310  # nosec B310
+        return bool(json.load(response).get("vulnerabilities"))
+
+
+def _osv_knows_canary(timeout: float) -> bool:
+    query = {"package": {"name": _CANARY[0], "ecosystem": "PyPI"}, "version": _CANARY[1]}
+    request = urllib.request.Request(  # fixed https URL; noqa: S310  # nosec B310
+        "https://api.osv.dev/v1/query", data=json.dumps(query).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
+        return bool(json.load(response).get("vulns"))
+
+
+def vulnerability_service(timeout: float = 5.0) -> str | None:
+    """The pip-audit service ("pypi" / "osv") that really reports the canary's advisories, or None."""
+    for name, probe in (("pypi", _pypi_knows_canary), ("osv", _osv_knows_canary)):
         try:
-            with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - fixed https URLs
-                return True
-        except Exception:  # noqa: S112 - unreachable means: try the next one
+            if probe(timeout):
+                return name
+        # unreachable, or not a database: try the next one
+        except Exception:  # noqa: S112  # nosec B112
             continue
-    return False
+    return None
 
 
 # ---------- command line ----------
@@ -185,14 +205,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"requirements.lock: {'STALE' if problems else 'current'}")
         return 1 if problems else 0
     if args.command == "audit":
-        if not vulnerability_database_reachable():
+        service = vulnerability_service()
+        if service is None:
             print(
-                "pip-audit: SKIPPED - no vulnerability database (PyPI / OSV) is reachable from this machine, so "
-                "nothing was audited. Run `make check` where one is (see docs/reliability.md)."
+                f"pip-audit: SKIPPED - no vulnerability database reachable from here reports the advisories of "
+                f"{_CANARY[0]}=={_CANARY[1]}, so an audit would check nothing. Run `make check` where PyPI's JSON API "
+                "or api.osv.dev is reachable (docs/reliability.md)."
             )
             return 0
+        print(f"pip-audit: auditing requirements.lock against {service}")
         return subprocess.call(  # noqa: S603 - fixed command
-            [args.pip_audit, "--strict", "--no-deps", "--disable-pip", "-r", str(LOCK_FILE)]
+            [args.pip_audit, "--strict", "--no-deps", "--disable-pip", "-s", service, "-r", str(LOCK_FILE)]
         )
     return 2
 
