@@ -101,3 +101,50 @@ def lambda_site_packages() -> str:
 def base_python() -> str:
     """The interpreter the virtualenv was made from (run with -S: no site-packages, as in Lambda)."""
     return str(getattr(sys, "_base_executable", sys.executable))
+
+
+_ENGINE: Any = None
+
+
+def local_dynamodb() -> str:
+    """One DynamoDB Local for this process, with the template's table; the environment is set for frontdesk.
+
+    Must run before anything imports frontdesk (PynamoDB reads the endpoint when its models are defined).
+    """
+    global _ENGINE
+    if _ENGINE is not None:
+        return str(_ENGINE.endpoint)
+    import atexit
+    import secrets
+
+    from infra.local.dynamodb import DynamoDBLocal, create_table, java_available
+    from infra.template import wiring
+
+    if not java_available():
+        raise RuntimeError("DynamoDB Local is not installed: run `make bench` (it installs it)")
+    engine = DynamoDBLocal().start()
+    atexit.register(engine.stop)
+    table = "frontdesk-bench"
+    os.environ.update(
+        {
+            "FRONTDESK_ENV": "local",
+            "TABLE_NAME": table,
+            "DYNAMODB_ENDPOINT": engine.endpoint,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            # DynamoDB Local keeps one database per access key: the same dummy key create_table used.
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "JWT_SECRET": secrets.token_hex(32),
+            "WEBHOOK_SECRET": secrets.token_hex(16),
+            "EVENT_BUS_NAME": "frontdesk-bench",
+            "IMPORTS_BUCKET": "frontdesk-bench-imports",
+            "POWERTOOLS_SERVICE_NAME": "frontdesk",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+        }
+    )
+    create_table(engine.endpoint, table, wiring().table)
+    _ENGINE = engine
+    return str(engine.endpoint)
