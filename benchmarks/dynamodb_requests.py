@@ -83,19 +83,19 @@ def counting() -> Iterator[Requests]:
 _ROW = re.compile(r"^\|\s*(A\d+)\s*\|(.*)\|(.*)\|(.*)\|\s*$")
 
 
-def budgets() -> dict[str, tuple[int, str]]:
+def budgets() -> dict[str, tuple[int | None, str]]:
     """{access pattern id: (base budget, the budget cell as written)} from docs/data-model.md's table.
 
     The base is the cell's largest leading figure ("2-3" -> 3, "2 (+1 practice, +n audit)" -> 2); an
-    operation adds the extras its cell names itself.
+    operation adds the extras its cell names itself. A formula ("~ rows/25") has no base: its operation
+    computes its budget from the cell.
     """
-    found: dict[str, tuple[int, str]] = {}
+    found: dict[str, tuple[int | None, str]] = {}
     for line in DATA_MODEL.read_text(encoding="utf-8").splitlines():
         match = _ROW.match(line)
         if not match:
             continue
         cell = match.group(4).strip()
         figures = re.match(r"(\d+)(?:\s*-\s*(\d+))?", cell)
-        if figures:
-            found[match.group(1)] = (int(figures.group(2) or figures.group(1)), cell)
+        found[match.group(1)] = (int(figures.group(2) or figures.group(1)) if figures else None, cell)
     return found

@@ -9,9 +9,12 @@ it in OPERATIONS with the access pattern whose budget applies and any extra the 
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from benchmarks.common import Row, local_dynamodb, main, row
@@ -44,13 +47,42 @@ def claims(role: str, practice_id: str | None = None, **ids: str) -> dict[str, s
     return Principal(sub=sub, role=role, practice_id=practice_id, **ids).claims()
 
 
-def invoke(call: Call) -> Any:
-    from tests.support import invoke_route
+@lru_cache(maxsize=1)
+def _wiring() -> Any:
+    from infra.template import wiring
 
-    reply = invoke_route(call.method, call.path, call.body, call.claims)
-    if reply.status != call.status:
-        raise RuntimeError(f"{call.method} {call.path} answered {reply.status}, expected {call.status}: {reply.body}")
-    return reply.body
+    return wiring()
+
+
+def event_for(call: Call) -> tuple[Any, dict[str, Any]]:
+    """(the function's spec, the HTTP API v2 event) as the runner builds them (tests/support.http_event)."""
+    from infra.local import events
+
+    wired = _wiring()
+    found = events.match_route(wired.routes, call.method, call.path)
+    if found is None:
+        raise RuntimeError(f"no route {call.method} {call.path}")
+    route, params = found
+    raw = b"" if call.body is None else json.dumps(call.body).encode()
+    event = events.http_event(route, call.method, call.path, "", {"content-type": "application/json"}, raw, params)
+    if route.authorized:
+        event["requestContext"]["authorizer"] = {"lambda": call.claims or {"auth_error": "missing"}}
+    return wired.functions[route.function], event
+
+
+def invoke(call: Call, timings: list[float] | None = None) -> Any:
+    """Calls the real lambda_handler; `timings` gets the handler's own duration (event building excluded)."""
+    from infra.local.functions import invoke as invoke_function
+
+    spec, event = event_for(call)
+    started = time.perf_counter()
+    result = invoke_function(spec, event)
+    if timings is not None:
+        timings.append(time.perf_counter() - started)
+    body = json.loads(result["body"]) if result.get("body") else None
+    if result["statusCode"] != call.status:
+        raise RuntimeError(f"{call.method} {call.path} answered {result['statusCode']}, expected {call.status}")
+    return body
 
 
 def unique_number() -> str:
@@ -157,6 +189,8 @@ def run() -> list[Row]:
     for operation in OPERATIONS:
         requests = counted[operation.name]
         base, cell = budget_of[operation.pattern]
+        if base is None:
+            raise RuntimeError(f"{operation.pattern}'s budget '{cell}' is a formula: give {operation.name} its own")
         budget = base + operation.extra
         print(
             f"[requests] {operation.name}: {requests.count} ({requests.summary()}); {operation.pattern} budget "
