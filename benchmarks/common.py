@@ -113,6 +113,10 @@ def local_dynamodb() -> str:
     Must run before anything imports frontdesk (PynamoDB reads the endpoint when its models are defined).
     """
     global _ENGINE
+    import warnings
+
+    # Powertools warns on every invocation of a function that published no metric (Metrics is disabled here).
+    warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
     if _ENGINE is not None:
         return str(_ENGINE.endpoint)
     import atexit
