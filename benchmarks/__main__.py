@@ -30,7 +30,7 @@ def machine() -> str:
     try:
         with open("/proc/meminfo", encoding="utf-8") as handle:
             kib = int(handle.readline().split()[1])
-        memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
+        memory = f", {kib / 1024 / 1024:.1f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
     return f"{platform.machine()}, {os.cpu_count()} CPUs{memory}, Python {platform.python_version()}"
