@@ -50,12 +50,13 @@ openapi: $(STAMP)
 # for another version does not), linked into .local/py312 so nothing else on PATH changes.
 SAM_VENV := .local/sam
 SAM := $(SAM_VENV)/bin/sam
+SAM_VERSION := 1.170.0
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 PY312_DIR := .local/py312
 PY312 ?= $(shell for p in $$(command -v python3.12) $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do "$$p" -c "import sys; assert sys.version_info[:2] == (3, 12)" 2>/dev/null && { echo "$$p"; break; }; done)
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_VERSION)
 $(PY312_DIR)/python3.12:
 	@test -n "$(PY312)" || { echo "sam build needs Python 3.12 (the Lambda runtime): install it (e.g. pyenv install 3.12)"; exit 1; }
 	mkdir -p $(PY312_DIR)
@@ -68,7 +69,7 @@ build: $(STAMP) $(SAM) $(PY312_DIR)/python3.12
 ## sam validate + sam build, the dependency lock, pip-audit where a vulnerability database is reachable
 CHECK_VENV := .local/check
 CHECK_STAMP := $(CHECK_VENV)/.installed
-CHECK_TOOLS := bandit checkov pip-audit
+CHECK_TOOLS := bandit==1.9.4 checkov==3.3.30 pip-audit==2.10.1
 TRANSFORMED := .local/check/transformed.json
 $(CHECK_STAMP):
 	$(PYTHON) -m venv $(CHECK_VENV)
