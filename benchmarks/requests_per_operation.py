@@ -101,6 +101,10 @@ def new_staff(world: World) -> Call:
     return Call("POST", "/staff", body, world.admin, 201)
 
 
+def new_inbox(world: World) -> Call:
+    return Call("POST", "/inboxes", {"name": "Billing"}, world.admin, 201)
+
+
 def unique_name() -> str:
     import random
     import string
@@ -139,6 +143,7 @@ class Operation:
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST /practices", "A1", new_practice),
     Operation("POST /staff", "A4", new_staff),
+    Operation("POST /inboxes", "A5", new_inbox),
     Operation("POST /patients", "A6", new_patient),
     Operation("GET /patients/{id}", "A7", read_patient),
     Operation("POST /patients/search (1 match)", "A8", search_by_phone, extra=2, note="+1 practice, +1 audit"),
