@@ -66,16 +66,18 @@ build: $(STAMP) $(SAM) $(PY312_DIR)/python3.12
 	PATH="$(abspath $(PY312_DIR)):$$PATH" $(SAM_ENV) $(SAM) build --template-file template.yaml
 
 ## check: static checks (not part of make test): bandit, cfn-lint + checkov on the transformed template,
-## sam validate + sam build, the dependency lock, pip-audit where a vulnerability database is reachable
+## sam validate + sam build, the dependency lock, pip-audit where a vulnerability database is reachable, and the
+## bounded load test of the runner (issue 6 item 8: infra/loadtest.py)
 CHECK_VENV := .local/check
 CHECK_STAMP := $(CHECK_VENV)/.installed
 CHECK_TOOLS := bandit==1.9.4 checkov==3.3.30 pip-audit==2.10.1
 TRANSFORMED := .local/check/transformed.json
+LOAD_SECONDS ?= 60
 $(CHECK_STAMP):
 	$(PYTHON) -m venv $(CHECK_VENV)
 	$(CHECK_VENV)/bin/pip install --quiet $(CHECK_TOOLS)
 	touch $(CHECK_STAMP)
-check: $(STAMP) $(CHECK_STAMP) $(SAM)
+check: $(STAMP) $(CHECK_STAMP) $(SAM) $(DDB_JAR)
 	@echo "== bandit (medium and high severity fail)"
 	$(CHECK_VENV)/bin/bandit -q -r layers functions infra --severity-level medium
 	@echo "== cfn-lint: template.yaml and the SAM-transformed template"
@@ -91,6 +93,8 @@ check: $(STAMP) $(CHECK_STAMP) $(SAM)
 	$(BIN)/python -m infra.checks lock --check
 	@echo "== pip-audit"
 	$(BIN)/python -m infra.checks audit --pip-audit $(CHECK_VENV)/bin/pip-audit
+	@if [ "$(LOAD_SECONDS)" != "0" ]; then echo "== bounded load test ($(LOAD_SECONDS) s, loopback; LOAD_SECONDS=0 skips it)"; \
+		$(BIN)/python -m infra.loadtest --seconds $(LOAD_SECONDS); fi
 	@echo "make check: all passed"
 
 ## bench: every benchmark, one table (DynamoDB Local; see docs/performance.md)
