@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from benchmarks.common import Row, base_python, lambda_site_packages, main, median, row, runs
 from infra.template import ROOT, wiring
@@ -100,6 +101,24 @@ def measure(count: int) -> tuple[list[float], dict[str, list[float]]]:
     return baseline, samples
 
 
+def without_bytecode(logical_id: str, count: int) -> tuple[float, float]:
+    """(median with .pyc, median from sources only) of one handler: Lambda compiles what the package lacks."""
+    import shutil
+    import tempfile
+
+    module, paths = handlers()[logical_id]
+    with tempfile.TemporaryDirectory() as temp:
+        copy = [str(shutil.copytree(paths[0], f"{temp}/function")), f"{temp}/layer"]
+        shutil.copytree(LAYER_DIR / "frontdesk", f"{temp}/layer/frontdesk")
+        for cache in Path(temp).rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+        cached, fresh = [], []
+        for _ in range(count):
+            cached.append(_sample(module, paths))
+            fresh.append(_sample(module, [*copy, paths[-1]], ["-B"]))
+    return median(cached), median(fresh)
+
+
 def run() -> list[Row]:
     baseline, samples = measure(runs(11))
     boto3_ms = median(baseline) * 1000
@@ -115,6 +134,9 @@ def run() -> list[Row]:
                 ratio <= TARGET_RATIO,
             )
         )
+    if "StaffApiFunction" in samples:
+        cached, fresh = without_bytecode("StaffApiFunction", runs(11))
+        rows.append(row("cold start: StaffApiFunction from sources (no .pyc) vs with .pyc", fresh / cached, "x"))
     return rows
 
 
