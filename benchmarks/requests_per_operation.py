@@ -37,6 +37,7 @@ class World:
     admin: dict[str, str] = field(default_factory=dict)
     support: dict[str, str] = field(default_factory=dict)
     patient_id: str = ""
+    conversation_id: str = ""
     cell_phone: str = ""
 
 
@@ -131,6 +132,22 @@ def search_by_phone(world: World) -> Call:
     return Call("POST", "/patients/search", {"phone": world.cell_phone}, world.admin, 200)
 
 
+def read_conversation(world: World) -> Call:
+    return Call("GET", f"/conversations/{world.conversation_id}", None, world.admin, 200)
+
+
+def my_inbox(world: World) -> Call:
+    return Call("GET", "/inboxes/mine/conversations", None, world.admin, 200)
+
+
+def my_notifications(world: World) -> Call:
+    return Call("GET", "/staff/me/notifications", None, world.admin, 200)
+
+
+def routing_settings(world: World) -> Call:
+    return Call("GET", "/routing-settings", None, world.admin, 200)
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -147,6 +164,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST /patients", "A6", new_patient),
     Operation("GET /patients/{id}", "A7", read_patient),
     Operation("POST /patients/search (1 match)", "A8", search_by_phone, extra=2, note="+1 practice, +1 audit"),
+    Operation("GET /conversations/{id}", "A23", read_conversation),
+    Operation("GET /inboxes/mine/conversations", "A22", my_inbox),
+    Operation("GET /staff/me/notifications", "A24", my_notifications),
+    Operation("GET /routing-settings", "A25", routing_settings),
 )
 
 
@@ -166,7 +187,8 @@ def setup_world() -> World:
     world.admin = claims("admin", world.practice_id, staff_id=admin["staff_id"])
     world.cell_phone = unique_number()
     body = {"first_name": "Maria", "last_name": "Lopez", "date_of_birth": "1980-04-02", "cell_phone": world.cell_phone}
-    world.patient_id = invoke(Call("POST", "/patients", body, world.admin, 201))["patient_id"]
+    created = invoke(Call("POST", "/patients", body, world.admin, 201))
+    world.patient_id, world.conversation_id = created["patient_id"], created["conversation_id"]
     return world
 
 
