@@ -295,10 +295,11 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str]]], country: 
             continue  # a blank line is not a row
         counts.rows_read += 1
         parsed, row_issues = parse_row(number, cells, job.columns, now.date(), country)
-        issues += row_issues
         if parsed is None:
-            counts.rejected += 1
+            counts.rejected += 1  # its errors say why; warnings about a row not imported would only be noise
+            issues += [issue for issue in row_issues if issue.severity == "error"]
         else:
+            issues += row_issues
             valid.append(parsed)
     counts.warnings += sum(1 for issue in issues if issue.severity == "warning")
 
@@ -506,9 +507,9 @@ def write_report(job: ImportJob, report_key: str, objects: S3ObjectStore) -> Non
         for issue in jobs.row_errors(job.practice_id, job.import_id):
             writer.writerow(report_line(issue.row, issue.field, issue.code, issue.message))
         text.flush()
+        text.detach()  # the spool stays open for the upload
         spool.seek(0)
         objects.put_file(job.source_bucket, report_key, spool)
-        text.detach()
 
 
 # ---------- reading jobs (API) ----------

@@ -15,7 +15,7 @@ from pynamodb.expressions.update import Action
 
 from frontdesk.settings import get_settings
 from frontdesk.store import keys
-from frontdesk.store.base import TableItem, cancellation_codes, connection, transaction
+from frontdesk.store.base import TableItem, cancellation_codes, transaction
 
 BATCH_WRITE_SIZE = 25
 BATCH_GET_SIZE = 100
@@ -341,9 +341,11 @@ def batch_put(items: Iterable[TableItem]) -> int:
 
 def _write_batch(put_items: list[dict[str, Any]]) -> int:
     table = get_settings().table_name
+    # The model's own connection knows the table's schema without a DescribeTable call.
+    writer = TableItem._get_connection()
     remaining = put_items
     for attempt in range(MAX_BATCH_ATTEMPTS):
-        data = connection().batch_write_item(table, put_items=remaining) or {}
+        data = writer.batch_write_item(put_items=remaining) or {}
         unprocessed = (data.get("UnprocessedItems") or {}).get(table) or []
         if not unprocessed:
             return len(put_items)
