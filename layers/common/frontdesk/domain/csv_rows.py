@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,11 @@ class ImportFailed(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+def import_id_for(bucket: str, key: str, etag: str) -> str:
+    """R-IMPORT-2: the same object (bucket, key, ETag) is always the same job."""
+    return hashlib.sha256(f"{bucket}\n{key}\n{etag}".encode()).hexdigest()[:24]
 
 
 def normalize_header(text: str) -> str:

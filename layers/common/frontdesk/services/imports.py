@@ -28,6 +28,7 @@ from frontdesk.domain.csv_rows import (
     PatientRow,
     RecordBoundaries,
     RowIssue,
+    import_id_for,
     looks_binary,
     map_header,
     parse_row,
@@ -88,11 +89,6 @@ class ChunkTask:
 
 
 ChunkSender = Callable[[ChunkTask], None]
-
-
-def import_id_for(bucket: str, key: str, etag: str) -> str:
-    """R-IMPORT-2: the same object (bucket, key, ETag) is always the same job."""
-    return hashlib.sha256(f"{bucket}\n{key}\n{etag}".encode()).hexdigest()[:24]
 
 
 def practice_of_key(key: str) -> str | None:
