@@ -111,7 +111,10 @@ def looks_binary(head: bytes) -> bool:
 
 
 def text_lines(chunks: Iterable[bytes], *, strip_bom: bool = True) -> Iterator[str]:
-    """Decodes a byte stream incrementally into lines that keep their endings (what csv.reader wants)."""
+    """Decodes a byte stream incrementally into lines that keep their endings (what csv.reader wants).
+
+    A lone carriage return (old Mac files, stray CRs) ends a line, as universal newlines would read it.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")(errors="frontdesk_cp1252")
     pending = ""
     first = True
@@ -122,24 +125,36 @@ def text_lines(chunks: Iterable[bytes], *, strip_bom: bool = True) -> Iterator[s
                 text = text[1:]
             first = False
         pending += text
-        if "\n" not in pending:
+        if "\n" not in pending and "\r" not in pending:
             continue
-        *lines, pending = pending.split("\n")
+        held = pending.endswith("\r")  # its \n may come with the next chunk
+        body = pending[:-1] if held else pending
+        *lines, pending = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if held:
+            pending += "\r"
         for line in lines:
             yield line + "\n"
     pending += decoder.decode(b"", final=True)
+    pending = pending.replace("\r\n", "\n").replace("\r", "\n")
+    *lines, pending = pending.split("\n")
+    for line in lines:
+        yield line + "\n"
     if pending:
         yield pending
 
 
-def records(chunks: Iterable[bytes], *, strip_bom: bool = True) -> Iterator[list[str]]:
-    """CSV records (quoted commas and newlines allowed); blank lines come out as []."""
-    csv.field_size_limit(MAX_FIELD_CHARS * 10)
+def records(chunks: Iterable[bytes], *, strip_bom: bool = True) -> Iterator[list[str] | None]:
+    """CSV records (quoted commas and newlines allowed); blank lines come out as [], unreadable ones as None."""
+    csv.field_size_limit(MAX_FIELD_CHARS)
     reader = csv.reader(text_lines(chunks, strip_bom=strip_bom), strict=False)
-    try:
-        yield from reader
-    except csv.Error as error:
-        raise ImportFailed("The file is not a readable CSV.", "not_csv") from error
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            # R-IMPORT-1: one unreadable record (NUL byte, a giant field) costs that row, not the file.
+            yield None
 
 
 # ---------- record boundaries at byte level (chunking) ----------

@@ -212,7 +212,7 @@ def plan_chunks(
         buffer += chunk
         for end in boundaries.feed(chunk):
             header_row += 1
-            cells = next(iter(records([buffer[record_start:end]])), [])
+            cells = _header_cells(buffer[record_start:end])
             record_start = end
             if any(cell.strip() for cell in cells):
                 header, header_end = map_header(cells), end
@@ -222,7 +222,7 @@ def plan_chunks(
         if len(buffer) > MAX_HEADER_BYTES:
             raise ImportFailed("The file has no usable header row.", "no_header")
     if header is None:  # no newline after the header (or only blank lines): nothing to import
-        cells = next(iter(records([buffer[record_start:]])), [])
+        cells = _header_cells(buffer[record_start:])
         if not any(cell.strip() for cell in cells):
             raise ImportFailed("The file is empty.", "empty_file")
         map_header(cells)  # raises when the header itself is unusable
@@ -243,6 +243,13 @@ def plan_chunks(
     if start < obj.size:
         tasks.append(ChunkTask(practice_id, import_id, len(tasks) + 1, start, obj.size, first_row))
     return header, header_row, tasks
+
+
+def _header_cells(raw: bytes) -> list[str]:
+    cells = next(iter(records([raw])), [])
+    if cells is None:
+        raise ImportFailed("The file is not a readable CSV.", "not_csv")
+    return cells
 
 
 def _chain(*iterables: Iterable[bytes]) -> Iterator[bytes]:
@@ -282,11 +289,16 @@ class _Pending:
     duplicates: list[DuplicatePair]
 
 
-def _process_block(job: ImportJob, block: list[tuple[int, list[str]]], country: str, now: datetime) -> Counts:
+def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], country: str, now: datetime) -> Counts:
     counts = Counts()
     issues: list[RowIssue] = []
     valid: list[PatientRow] = []
     for number, cells in block:
+        if cells is None:
+            counts.rows_read += 1
+            counts.rejected += 1
+            issues.append(RowIssue(number, "row", "unreadable_row", "This row is not readable CSV."))
+            continue
         if not any(cell.strip() for cell in cells):
             continue  # a blank line is not a row
         counts.rows_read += 1
