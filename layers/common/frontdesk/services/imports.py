@@ -143,8 +143,8 @@ def start_import(
         size=obj.size,
         created_at=now,
     )
-    # R-IMPORT-2 / R-REL-1: a re-delivered event finds its job and changes nothing.
-    if not jobs.create_job(job) and not jobs.restart_job(practice_id, import_id):
+    # R-IMPORT-2 / R-REL-1: a re-delivered event finds its job and changes nothing...
+    if not jobs.create_job(job) and not _resumable(practice_id, import_id):
         logger.info("import already known: redelivery ignored")
         return import_id
     store = objects or get_object_store()
@@ -171,6 +171,17 @@ def start_import(
         for task in tasks:
             sender(task)
     return import_id
+
+
+def _resumable(practice_id: str, import_id: str) -> bool:
+    """...unless it is Lambda's retry after this job failed half-way: an unfinished one-chunk job (its rows are
+    idempotent) or a job failed by an internal error runs again."""
+    existing = jobs.get_job(practice_id, import_id, consistent=True)
+    if existing is None:
+        return False
+    if existing.status == "running" and existing.chunks_total <= 2 and existing.chunks_done < existing.chunks_total:
+        return True
+    return jobs.restart_job(practice_id, import_id)
 
 
 def _queue_sender(task: ChunkTask) -> None:
