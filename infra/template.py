@@ -88,6 +88,8 @@ class Schedule:
 class EventRule:
     function: str
     pattern: dict[str, Any]
+    dead_letter_queue: str | None = None  # logical id of the rule target's DLQ
+    max_retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,9 @@ def wiring(template: dict[str, Any] | None = None) -> Wiring:
                 job_input = json.loads(ev.get("Input") or "{}")
                 schedules.append(Schedule(job_input.get("job", ""), logical_id, ev["ScheduleExpression"], job_input))
             elif kind == "EventBridgeRule":
-                rules.append(EventRule(logical_id, ev["Pattern"]))
+                dlq = (ev.get("DeadLetterConfig") or {}).get("Destination")
+                retries = int((ev.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 0))
+                rules.append(EventRule(logical_id, ev["Pattern"], _logical_ref(dlq) if dlq else None, retries))
             elif kind == "S3":
                 s3.append(S3Trigger(logical_id, *_s3_filter(ev)))
             elif kind == "SQS":

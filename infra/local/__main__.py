@@ -26,6 +26,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--persist", type=Path, default=None, help="keep DynamoDB data in this folder")
     parser.add_argument("--dynamodb-port", type=int, default=None)
     parser.add_argument("--quiet", action="store_true", help="only warnings from the handlers' loggers")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "dynamodb-local", "moto"),
+        default="auto",
+        help="DynamoDB engine: DynamoDB Local when Java has it (auto), or moto",
+    )
     return parser.parse_args(argv)
 
 
@@ -37,14 +43,15 @@ def start_backends(args: argparse.Namespace) -> tuple[Any, DynamoDBLocal | None,
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
     s3_endpoint = f"http://127.0.0.1:{moto_port}"
-    if java_available():
+    if args.engine == "dynamodb-local" or (args.engine == "auto" and java_available()):
         engine = DynamoDBLocal(args.dynamodb_port, args.persist).start()
         return moto, engine, engine.endpoint, s3_endpoint
-    print(
-        "WARNING: Java or the DynamoDB Local engine is missing; falling back to moto for DynamoDB "
-        "(less strict than AWS: run `make run` to install the engine).",
-        file=sys.stderr,
-    )
+    if args.engine == "auto":
+        print(
+            "WARNING: Java or the DynamoDB Local engine is missing; falling back to moto for DynamoDB "
+            "(less strict than AWS: run `make run` to install the engine).",
+            file=sys.stderr,
+        )
     wait_until_ready(s3_endpoint, 30)
     return moto, None, s3_endpoint, s3_endpoint
 
@@ -94,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from infra.local.server import Gateway, serve
 
-        gateway = Gateway(wired, IMPORTS_BUCKET, s3)
+        sqs = boto3.client("sqs", endpoint_url=s3_endpoint, region_name="us-east-1")
+        gateway = Gateway(wired, IMPORTS_BUCKET, s3, sqs)
         server = serve(gateway, args.host, args.port)
         engine_name = "DynamoDB Local" if engine else "moto (no Java)"
         print(f"frontdesk local runner on http://{args.host}:{args.port}  ({engine_name} at {dynamodb_endpoint})")

@@ -46,7 +46,8 @@ class DynamoDBLocal:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> DynamoDBLocal:
-        storage = ["-inMemory"]
+        # -sharedDb: one database whatever the credentials (otherwise each access key sees its own tables).
+        storage = ["-inMemory", "-sharedDb"]
         if self.persist_dir is not None:
             self.persist_dir.mkdir(parents=True, exist_ok=True)
             storage = ["-dbPath", str(self.persist_dir), "-sharedDb"]

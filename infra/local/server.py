@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from infra.local import events
 from infra.local.functions import invoke
-from infra.template import Wiring
+from infra.template import EventRule, Wiring
 
 log = logging.getLogger("frontdesk.local")
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
@@ -25,10 +25,11 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024
 class Gateway:
     """Turns requests into events for the functions template.yaml wires, exactly as AWS would."""
 
-    def __init__(self, wiring: Wiring, imports_bucket: str, s3_client: Any) -> None:
+    def __init__(self, wiring: Wiring, imports_bucket: str, s3_client: Any, sqs_client: Any = None) -> None:
         self.wiring = wiring
         self.imports_bucket = imports_bucket
         self.s3 = s3_client
+        self.dead_letters = DeadLetterQueues(sqs_client)
         self._subscribe_event_rules()
         self._subscribe_queues()
 
@@ -37,8 +38,31 @@ class Gateway:
 
         LOCAL_BUS.clear_subscribers()
         for rule in self.wiring.rules:
-            spec = self.wiring.functions[rule.function]
-            LOCAL_BUS.subscribe(rule.pattern, lambda event, spec=spec: invoke(spec, event))
+            LOCAL_BUS.subscribe(rule.pattern, lambda event, rule=rule: self.deliver_event(rule, event))
+
+    def deliver_event(self, rule: EventRule, event: dict[str, Any]) -> None:
+        """EventBridge's delivery: retried as the rule's RetryPolicy says, then parked in the rule's DLQ."""
+        spec = self.wiring.functions[rule.function]
+        for _attempt in range(rule.max_retries + 1):
+            try:
+                invoke(spec, event)
+                return
+            except Exception as error:  # the handler failed: EventBridge would retry, then dead-letter
+                log.warning("delivery to %s failed: %s", rule.function, type(error).__name__)
+        if rule.dead_letter_queue:
+            self.dead_letters.park(rule.dead_letter_queue, rule.function, event)
+
+    def redrive(self, queue: str) -> dict[str, Any]:
+        """Re-delivers every parked event of a DLQ to the function it was meant for (POST /_local/dlq/{q}/redrive)."""
+        delivered = failed = 0
+        for function, event, receipt in self.dead_letters.drain(queue):
+            try:
+                invoke(self.wiring.functions[function], event)
+                delivered += 1
+                self.dead_letters.delete(queue, receipt)
+            except Exception:
+                failed += 1
+        return {"queue": queue, "redelivered": delivered, "failed": failed}
 
     def _subscribe_queues(self) -> None:
         """SQS event sources: a message sent locally is handed to its consumer before send() returns."""
@@ -99,6 +123,11 @@ class Gateway:
             }
         if path.startswith("/_local/jobs/") and path.endswith("/run") and method == "POST":
             return self.run_job(path.removeprefix("/_local/jobs/").removesuffix("/run"))
+        if path.startswith("/_local/dlq/") and method == "GET":
+            queue = path.removeprefix("/_local/dlq/")
+            return 200, {"queue": queue, "items": self.dead_letters.peek(queue)}
+        if path.startswith("/_local/dlq/") and path.endswith("/redrive") and method == "POST":
+            return 200, self.redrive(path.removeprefix("/_local/dlq/").removesuffix("/redrive"))
         if path.startswith("/_local/s3/") and method == "PUT":
             bucket, _, key = path.removeprefix("/_local/s3/").partition("/")
             return self.put_object(bucket, key, body)
@@ -137,6 +166,57 @@ def _deliver_sqs(spec: Any, queue: str, body: dict[str, Any]) -> None:
     if failures:
         # AWS would redeliver after the visibility timeout; locally the failure surfaces at once.
         raise RuntimeError(f"{spec.logical_id} failed a message of {queue}")
+
+
+class DeadLetterQueues:
+    """The template's DLQs as moto SQS queues named after their logical ids."""
+
+    def __init__(self, sqs: Any) -> None:
+        self._sqs = sqs
+        self._urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def _url(self, queue: str) -> str:
+        with self._lock:
+            if queue not in self._urls:
+                self._urls[queue] = self._sqs.create_queue(QueueName=queue)["QueueUrl"]
+            return self._urls[queue]
+
+    def park(self, queue: str, function: str, event: dict[str, Any]) -> None:
+        body = json.dumps({"function": function, "event": event})
+        self._sqs.send_message(QueueUrl=self._url(queue), MessageBody=body)
+
+    def drain(self, queue: str) -> list[tuple[str, dict[str, Any], str]]:
+        messages = self._receive(queue)
+        return [(m["body"]["function"], m["body"]["event"], m["receipt"]) for m in messages]
+
+    def peek(self, queue: str) -> list[dict[str, Any]]:
+        """Up to 10 parked events, left in the queue."""
+        items = []
+        batch = self._sqs.receive_message(QueueUrl=self._url(queue), MaxNumberOfMessages=10, VisibilityTimeout=0)
+        for message in ({"body": json.loads(m["Body"])} for m in batch.get("Messages", [])):
+            event = message["body"]["event"]
+            items.append(
+                {
+                    "function": message["body"]["function"],
+                    "detail_type": event.get("detail-type"),
+                    "id": event.get("id"),
+                }
+            )
+        return items
+
+    def delete(self, queue: str, receipt: str) -> None:
+        self._sqs.delete_message(QueueUrl=self._url(queue), ReceiptHandle=receipt)
+
+    def _receive(self, queue: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while True:
+            batch = self._sqs.receive_message(
+                QueueUrl=self._url(queue), MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                return found
+            found.extend({"body": json.loads(m["Body"]), "receipt": m["ReceiptHandle"]} for m in batch)
 
 
 def _mint_token(payload: dict[str, Any]) -> str:
@@ -194,7 +274,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         if split.path.startswith("/_local/"):
-            status, payload = self.gateway.handle_local(self.command, split.path, split.query, body)
+            try:
+                status, payload = self.gateway.handle_local(self.command, split.path, split.query, body)
+            except Exception:
+                log.exception("local route %s failed", split.path)
+                status, payload = 500, _error("internal_error", "The local runner failed; see its output.")
             self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
             return
         headers = dict(self.headers.items())
@@ -208,9 +292,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the gateway (QUERY, TRACE…), which answers as API Gateway does: 404 if no route.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         # Method, path and status only: paths carry ids, never PHI (API.md conventions).

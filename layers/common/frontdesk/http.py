@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -125,7 +126,7 @@ Access = dict[str, frozenset[str]]  # "METHOD /path/{param}" (the HTTP API route
 
 def resolve(app: APIGatewayHttpResolver, access: Access, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Authentication and the route's roles come before body validation: a stranger learns nothing from a 400."""
-    refusal = check_access(access, event)
+    refusal = check_access(access, event) or _check_body_encoding(event)
     if refusal is not None:
         return {
             "statusCode": refusal.status,
@@ -144,6 +145,20 @@ def _treat_body_as_json(event: dict[str, Any]) -> None:
     if event.get("body") and not content_type.lower().startswith("application/json"):
         event["headers"] = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         event["headers"]["content-type"] = "application/json"
+
+
+def _check_body_encoding(event: dict[str, Any]) -> ApiError | None:
+    """JSON is UTF-8 (API.md): anything else is a 400, not a decoding crash deep in the resolver."""
+    body = event.get("body")
+    if not body:
+        return None
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else str(body).encode()
+        text = raw.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return ValidationFailed("The request body must be UTF-8 JSON.")
+    event["body"], event["isBase64Encoded"] = text, False
+    return None
 
 
 def check_access(access: Access, event: dict[str, Any]) -> ApiError | None:

@@ -121,9 +121,11 @@ def is_transient(error: BaseException) -> bool:
         return True
     if not isinstance(error, PynamoDBException):
         return False
-    if error.cause_response_code in _TRANSIENT_CODES:
-        return True
     cause = error.cause
+    # cause_response_code itself fails when the cause is a botocore error without a response (a timeout).
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict) and response.get("Error", {}).get("Code") in _TRANSIENT_CODES:
+        return True
     return cause is not None and cause is not error and is_transient(cause)
 
 
