@@ -239,6 +239,8 @@ def plan_chunks(
         map_header(cells)  # raises when the header itself is unusable
         raise ImportFailed("The file has a header but no data rows.", "no_rows")
     first_row = header_row + 1
+    if header_end >= obj.size:
+        raise ImportFailed("The file has a header but no data rows.", "no_rows")
     if obj.size - header_end <= chunk_bytes:
         return header, header_row, [ChunkTask(practice_id, import_id, 1, header_end, obj.size, first_row)]
     # Large: keep streaming (what is left of the buffer, then the stream) and cut every ~chunk_bytes.
@@ -301,6 +303,8 @@ class _Pending:
 
 
 def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], country: str, now: datetime) -> Counts:
+    """Rows in file order, with the effect of one-row-at-a-time processing whatever the block or chunk cuts:
+    new rows are written in batches, and a row that updates a patient first flushes the rows before it."""
     counts = Counts()
     issues: list[RowIssue] = []
     valid: list[PatientRow] = []
@@ -323,48 +327,46 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
     counts.warnings += sum(1 for issue in issues if issue.severity == "warning")
 
     existing = _lookup(job, valid)
-    new: list[_Pending] = []
-    updates: list[tuple[PatientRow, str]] = []
-    later: list[tuple[PatientRow, str]] = []  # an external id repeated within the block: update after the writes
-    claimed_here: dict[str, str] = {}
+    segment: list[_Pending] = []
+    claimed: dict[str, str] = dict(existing["external_ids"])  # external id -> patient, as the rows go by
+    actor = actor_for(job.import_id)
+
+    def flush() -> None:
+        _find_duplicates(segment)
+        patient_items: list[Any] = []
+        for pending in segment:
+            counts.created += 1
+            if pending.duplicates:
+                counts.duplicates += 1
+                issues.append(_duplicate_issue(pending))
+            patient_items += patients_store.new_patient_items(
+                pending.patient, actor=actor, duplicates=pending.duplicates
+            )
+        # Row issues first: if the batches stop half-way, a retry finds no profile without its duplicate flag.
+        jobs.batch_put([_error_item(job, issue) for issue in issues] + patient_items)
+        segment.clear()
+        issues.clear()
+
     for row in valid:
         own_id = _derived_id(job.import_id, row.row, "patient")
         if (job.practice_id, own_id) in existing["profiles"]:
             # Written by an earlier attempt at this chunk: count it as then, write nothing.
             counts.created += 1
-            if row.row in existing["flagged"]:
-                counts.duplicates += 1
+            counts.duplicates += row.row in existing["flagged"]
             continue
-        owner = existing["external_ids"].get(row.external_id) if row.external_id else None
+        owner = claimed.get(row.external_id) if row.external_id else None
         if owner and owner != own_id:
-            updates.append((row, owner))
-        elif row.external_id and row.external_id in claimed_here:
-            later.append((row, claimed_here[row.external_id]))
-        else:
-            if row.external_id:
-                claimed_here[row.external_id] = own_id
-            new.append(_Pending(row, _new_patient(job, row, own_id, now), []))
-
-    _find_duplicates(new)
-    patient_items: list[Any] = []
-    actor = actor_for(job.import_id)
-    for pending in new:
-        counts.created += 1
-        if pending.duplicates:
-            counts.duplicates += 1
-            issues.append(_duplicate_issue(pending))
-        patient_items += patients_store.new_patient_items(pending.patient, actor=actor, duplicates=pending.duplicates)
-    for row, patient_id in updates:
-        counts.updated += 1
-        issues += _update_existing(job, row, patient_id, now)
-    # Row issues first: if the batches stop half-way, a retry finds no profile without its duplicate flag.
-    jobs.batch_put([_error_item(job, issue) for issue in issues] + patient_items)
-    late_issues: list[RowIssue] = []
-    for row, patient_id in later:
-        counts.updated += 1
-        late_issues += _update_existing(job, row, patient_id, now)
-    jobs.batch_put(_error_item(job, issue) for issue in late_issues)
-    counts.warnings += len([i for i in late_issues + issues if i.code.startswith("not_updated_")])
+            # R-IMPORT-2: a known external id updates that patient (versioned, never a batch write).
+            flush()
+            counts.updated += 1
+            update_issues = _update_existing(job, row, owner, now)
+            counts.warnings += len(update_issues)
+            issues.extend(update_issues)
+            continue
+        if row.external_id:
+            claimed[row.external_id] = own_id
+        segment.append(_Pending(row, _new_patient(job, row, own_id, now), []))
+    flush()
     return counts
 
 
@@ -514,7 +516,7 @@ def finish_if_done(
     report_key = report_key_for(job.source_key, import_id)
     write_report(job, report_key, objects or get_object_store())
     if jobs.finish_job(practice_id, import_id, status="completed", at=now, counts=totals, report_key=report_key):
-        logger.info("import completed", extra=totals.as_dict())
+        logger.info("import completed", extra={f"count_{k}": v for k, v in totals.as_dict().items()})
 
 
 def write_report(job: ImportJob, report_key: str, objects: S3ObjectStore) -> None:
