@@ -51,7 +51,7 @@ BLOCK_ROWS = 100  # one BatchGetItem per block; writes go out 25 items at a time
 MAX_HEADER_BYTES = 1024 * 1024
 API_ERRORS_SHOWN = 200
 DUPLICATE_FLAG = ("patient", "probable_duplicate")
-_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="import-lookup")
+_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="import-lookup")
 
 
 @dataclass(frozen=True)
@@ -343,7 +343,8 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
                 pending.patient, actor=actor, duplicates=pending.duplicates
             )
         # Row issues first: if the batches stop half-way, a retry finds no profile without its duplicate flag.
-        jobs.batch_put([_error_item(job, issue) for issue in issues] + patient_items)
+        jobs.batch_put([_error_item(job, issue) for issue in issues])
+        jobs.batch_put(patient_items)
         segment.clear()
         issues.clear()
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -322,21 +324,29 @@ def row_errors(practice_id: str, import_id: str, limit: int | None = None) -> It
 
 
 def batch_put(items: Iterable[TableItem]) -> int:
-    """BatchWriteItem in batches of 25, unprocessed items retried with exponential backoff and jitter.
+    """BatchWriteItem in batches of 25, sent WRITERS at a time, unprocessed items retried with exponential backoff
+    and jitter. Returns how many items were written (all of them, or it raises).
 
     Only for items without a version (fresh inserts, import rows): batches ignore VersionAttribute (PITFALLS).
-    Returns how many items were written.
+    The order between batches is not kept: callers that need "A before B" make two calls.
     """
-    written = 0
-    pending: list[dict[str, Any]] = []
+    batches: list[list[dict[str, Any]]] = [[]]
     for item in items:
-        pending.append(item.serialize())
-        if len(pending) == BATCH_WRITE_SIZE:
-            written += _write_batch(pending)
-            pending = []
-    if pending:
-        written += _write_batch(pending)
-    return written
+        if len(batches[-1]) == BATCH_WRITE_SIZE:
+            batches.append([])
+        batches[-1].append(item.serialize())
+    batches = [batch for batch in batches if batch]
+    if len(batches) <= 1:
+        return sum(_write_batch(batch) for batch in batches)
+    return sum(_writers().map(_write_batch, batches))
+
+
+WRITERS = 4
+
+
+@lru_cache(maxsize=1)
+def _writers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="batch-write")
 
 
 def _write_batch(put_items: list[dict[str, Any]]) -> int:
