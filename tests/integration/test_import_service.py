@@ -312,3 +312,35 @@ def test_r_import_2_an_import_retried_after_a_crash_changes_nothing_it_already_d
     done = job(practice, import_id)
     assert done.status == "completed"
     assert done.counts == expected.counts
+
+
+def test_r_rel_2_an_import_update_does_not_lose_a_concurrent_change(gateway, monkeypatch):
+    from frontdesk.services import imports
+    from frontdesk.store import patients as patients_store
+
+    practice = new_practice()
+    upload(gateway, practice, HEADER + "Ana,Diaz,1980-04-02,(212) 555-0101,,A-1,\n", "first.csv")
+    real_get = patients_store.get_patient
+    reads: list[int] = []
+
+    def stale_read(practice_id: str, patient_id: str, *, consistent: bool = False) -> Any:
+        # Given another writer that changes the profile right after the importer read it
+        snapshot = real_get(practice_id, patient_id, consistent=consistent)
+        if not reads:
+            from frontdesk.store.patients import PatientItem
+
+            item = PatientItem.get(*PatientItem.key(practice_id, patient_id), consistent_read=True)
+            item.location = "Manhattan"
+            item.save()  # versioned: version 1 -> 2
+        reads.append(1)
+        return snapshot
+
+    monkeypatch.setattr(imports.patients_store, "get_patient", stale_read)
+    # When the importer updates the same patient from a new file
+    done = job(practice, upload(gateway, practice, HEADER + "Ana,Diaz,1980-04-02,,,A-1,ana@example.org\n", "2.csv"))
+    # Then its first write was refused (stale version), it re-read, and both changes survive
+    assert done.counts.updated == 1
+    assert len(reads) == 2
+    profile = real_get(practice, next(i for i in items_of(practice) if i["type"]["S"] == "Patient")["patient_id"]["S"])
+    assert profile is not None
+    assert (profile.location, profile.email, profile.version) == ("Manhattan", "ana@example.org", 3)
