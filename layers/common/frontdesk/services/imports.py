@@ -11,8 +11,9 @@ import hashlib
 import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
@@ -37,7 +38,6 @@ from frontdesk.domain.csv_rows import (
 from frontdesk.domain.patients import Patient
 from frontdesk.settings import get_settings
 from frontdesk.store import imports as jobs
-from frontdesk.store import keys
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store.imports import Counts, ImportJob, RowError
@@ -51,6 +51,7 @@ BLOCK_ROWS = 100  # one BatchGetItem per block; writes go out 25 items at a time
 MAX_HEADER_BYTES = 1024 * 1024
 API_ERRORS_SHOWN = 200
 DUPLICATE_FLAG = ("patient", "probable_duplicate")
+_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="import-lookup")
 
 
 @dataclass(frozen=True)
@@ -412,43 +413,39 @@ def _new_patient(job: ImportJob, row: PatientRow, patient_id: str, now: datetime
 
 def _find_duplicates(pending: list[_Pending]) -> None:
     """R-IMPORT-4 / R-CREATE-4: same name and DOB, or same cell phone, as a profile already stored or as an
-    earlier row of this segment, without the same external id. Stored profiles: the NameDob and PhoneIndex
-    partitions of the whole segment, 50 per request."""
-    if not pending:
-        return
-    wanted: list[str] = []
-    for item in pending:
-        patient = item.patient
-        wanted.append(_name_pk(patient))
-        if patient.cell_phone:
-            wanted.append(keys.phone_pk(patient.practice_id, patient.cell_phone))
-    stored = patients_store.patients_under_keys(wanted)
-    by_name: dict[str, list[Patient]] = {}
+    earlier row of this block, without the same external id. Stored profiles: two Queries per row, in parallel."""
+    found = list(_LOOKUPS.map(_stored_matches, [p.patient for p in pending]))
+    by_name: dict[tuple[str, str, date], list[Patient]] = {}
     by_phone: dict[str, list[Patient]] = {}
-    for item in pending:
+    for item, (name_matches, phone_matches) in zip(pending, found, strict=True):
         patient = item.patient
-        name_pk = _name_pk(patient)
+        name_key = (patient.first_name.casefold(), patient.last_name.casefold(), patient.date_of_birth)
         pairs: dict[str, str] = {}
-        name_matches = [(pid, ext) for pid, ext, _ in stored.get(name_pk, [])]
-        for other_id, other_ext in name_matches + [(o.patient_id, o.external_id) for o in by_name.get(name_pk, [])]:
+        for other_id, other_ext in name_matches + [(o.patient_id, o.external_id) for o in by_name.get(name_key, [])]:
             if other_id != patient.patient_id and not (other_ext and other_ext == patient.external_id):
                 pairs.setdefault(other_id, "same_name_and_dob")
         if patient.cell_phone:
-            phone_pk = keys.phone_pk(patient.practice_id, patient.cell_phone)
-            phone_matches = [pid for pid, _, line in stored.get(phone_pk, []) if line == "cell"]
             for other_id in phone_matches + [o.patient_id for o in by_phone.get(patient.cell_phone, [])]:
                 if other_id != patient.patient_id:
                     pairs.setdefault(other_id, "same_cell_phone")
         item.duplicates = [DuplicatePair(sorted((patient.patient_id, o)), reason) for o, reason in pairs.items()]
-        by_name.setdefault(name_pk, []).append(patient)
+        by_name.setdefault(name_key, []).append(patient)
         if patient.cell_phone:
             by_phone.setdefault(patient.cell_phone, []).append(patient)
 
 
-def _name_pk(patient: Patient) -> str:
-    return keys.name_dob_pk(
+def _stored_matches(patient: Patient) -> tuple[list[tuple[str, str | None]], list[str]]:
+    names = patients_store.patient_ids_by_name_dob(
         patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth.isoformat()
     )
+    phones: list[str] = []
+    if patient.cell_phone:
+        phones = [
+            pid
+            for pid, line_type, _ in patients_store.patient_ids_by_phone(patient.practice_id, patient.cell_phone)
+            if line_type == "cell"
+        ]
+    return names, phones
 
 
 def _duplicate_issue(pending: _Pending) -> RowIssue:

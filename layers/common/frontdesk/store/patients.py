@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -381,39 +380,3 @@ def update_patient_versioned(old: Patient, new: Patient, *, actor: str, action: 
             return False
         raise
     return True
-
-
-PARTIQL_IN_LIMIT = 50  # DynamoDB: at most 50 partition-key values in one IN
-
-
-def patients_under_keys(partition_keys: list[str]) -> dict[str, list[tuple[str, str | None, str | None]]]:
-    """Probable-duplicate look-ups for a block of import rows (A10 in batches): NameDob and PhoneIndex partitions,
-    50 per ExecuteStatement `pk IN [...]` (key look-ups, never a scan). Returns pk -> [(patient_id, external_id,
-    line_type)] for the partitions that hold patients."""
-    from frontdesk.settings import get_settings
-
-    client: Any = TableItem._get_connection().connection.client
-    table = get_settings().table_name
-    found: dict[str, list[tuple[str, str | None, str | None]]] = {}
-    unique = list(dict.fromkeys(partition_keys))
-    for start in range(0, len(unique), PARTIQL_IN_LIMIT):
-        values = unique[start : start + PARTIQL_IN_LIMIT]
-        statement = (
-            f'SELECT pk, patient_id, external_id, line_type FROM "{table}" '
-            f"WHERE pk IN [{', '.join('?' for _ in values)}] AND begins_with(sk, 'PATIENT#')"
-        )
-        request: dict[str, object] = {"Statement": statement, "Parameters": [{"S": value} for value in values]}
-        while True:
-            page = client.execute_statement(**request)
-            for item in page.get("Items", []):
-                found.setdefault(item["pk"]["S"], []).append(
-                    (
-                        item["patient_id"]["S"],
-                        item.get("external_id", {}).get("S"),
-                        item.get("line_type", {}).get("S"),
-                    )
-                )
-            if not page.get("NextToken"):
-                break
-            request["NextToken"] = page["NextToken"]
-    return found
