@@ -261,7 +261,8 @@ def measure(rows: int, memory_rows: list[int]) -> list[dict[str, Any]]:
 
 
 def run(rows: int | None = None, memory_rows: list[int] | None = None) -> list[dict[str, Any]]:
-    return measure(rows or int(os.environ.get("BENCH_IMPORT_ROWS", "100000")), memory_rows or [20_000, 200_000])
+    sizes = [20_000, 200_000] if memory_rows is None else memory_rows
+    return measure(rows or int(os.environ.get("BENCH_IMPORT_ROWS", "100000")), sizes)
 
 
 def main(argv: list[str] | None = None) -> int:
