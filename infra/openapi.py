@@ -62,7 +62,9 @@ def _fix_operation(operation: dict[str, Any], public: bool) -> None:
         responses.pop("200")
     if public:
         operation["security"] = []
-        responses.pop("401", None)
+        # No bearer token, so no bearer 401 — unless the route declares a 401 of its own (signed webhooks).
+        if responses.get("401", {}).get("description") == "unauthenticated":
+            responses.pop("401", None)
 
 
 def render() -> str:

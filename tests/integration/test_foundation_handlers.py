@@ -152,3 +152,25 @@ def test_a_textable_number_belongs_to_one_practice(dynamodb: str) -> None:
     assert invoke_route("POST", "/practices", {"name": "One", "textable_number": number}, support).status == 201
     second = invoke_route("POST", "/practices", {"name": "Two", "textable_number": number}, support)
     assert second.status == 409 and second.body["error"]["code"] == "number_taken"
+
+
+def test_r_import_4_a_patient_with_more_probable_duplicates_than_a_transaction_holds_is_created(
+    practice: dict[str, Any],
+) -> None:
+    from frontdesk.store.patients import PAIRS_IN_CREATE_TRANSACTION, list_duplicates
+
+    # Given more profiles with the same name and DOB than the create transaction has room for
+    existing = PAIRS_IN_CREATE_TRANSACTION + 2
+    body = {"first_name": "John", "last_name": "Smith", "date_of_birth": "1970-01-01"}
+    for _ in range(existing):
+        assert invoke_route("POST", "/patients", body, practice["admin"]).status == 201
+    # When one more is created, Then it is created and paired with every one of them
+    last = invoke_route("POST", "/patients", body, practice["admin"])
+    assert last.status == 201
+    mine, start = [], None
+    while True:
+        pairs, start = list_duplicates(practice["practice_id"], 200, start)
+        mine += [p for p in pairs if last.body["patient_id"] in p.patient_ids]
+        if not start:
+            break
+    assert len(mine) == existing and {p.reason for p in mine} == {"same_name_and_dob"}

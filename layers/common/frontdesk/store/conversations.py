@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
     MapAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.exceptions import DoesNotExist
 
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem
@@ -28,6 +35,9 @@ class ConversationItem(TableItem, discriminator="Conversation"):
     last_patient_reason = UnicodeAttribute(null=True)
     last_practice_message_at = UTCDateTimeAttribute(null=True)
     patient_read_at = UTCDateTimeAttribute(null=True)
+    # The inbox listings ("unassigned", "inbox#i", "staff#s") that currently list this conversation, so moving or
+    # closing it removes exactly those (no query over inboxes).
+    listed_in = ListAttribute(of=UnicodeAttribute, null=True)
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -49,9 +59,116 @@ class MessageItem(TableItem, discriminator="Message"):
     internal = BooleanAttribute(null=True)
     author_id = UnicodeAttribute(null=True)
     original_patient_id = UnicodeAttribute(null=True)
-    extra = MapAttribute[str, object](null=True)  # channel details (recording_url, extension) and routing audit
+    extra = MapAttribute[str, object](null=True)  # channel details (recording_url, extension, target inbox)
+    routing = JSONAttribute(null=True)  # why the message went where it went (set once, by routing)
     created_at = UTCDateTimeAttribute()
 
     @staticmethod
     def sort_key(created_at_iso: str, message_id: str) -> str:
         return f"MSG#{created_at_iso}#{message_id}"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    practice_id: str
+    conversation_id: str
+    patient_id: str
+    status: str
+    holder_type: str | None
+    holder_id: str | None
+    reason: str | None
+    location: str | None
+    last_message_at: datetime | None
+    last_patient_message_at: datetime | None
+    last_patient_reason: str | None
+    last_practice_message_at: datetime | None
+    patient_read_at: datetime | None
+    listed_in: tuple[str, ...]
+    created_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    sender: str
+    channel: str
+    body: str
+    created_at: datetime
+    reason: str | None = None
+    kind: str | None = None
+    ambiguous_sender: bool = False
+    internal: bool = False
+    author_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    routing: dict[str, Any] | None = None
+
+
+def to_conversation(item: ConversationItem) -> Conversation:
+    return Conversation(
+        practice_id=item.practice_id,
+        conversation_id=item.conversation_id,
+        patient_id=item.patient_id,
+        status=item.status or "closed",
+        holder_type=item.holder_type,
+        holder_id=item.holder_id,
+        reason=item.reason,
+        location=item.location,
+        last_message_at=item.last_message_at,
+        last_patient_message_at=item.last_patient_message_at,
+        last_patient_reason=item.last_patient_reason,
+        last_practice_message_at=item.last_practice_message_at,
+        patient_read_at=item.patient_read_at,
+        listed_in=tuple(str(v) for v in item.listed_in or ()),
+        created_at=item.created_at,
+        version=int(item.version or 0),
+    )
+
+
+def to_message(item: MessageItem) -> Message:
+    extra = item.extra.as_dict() if item.extra is not None else {}
+    return Message(
+        message_id=item.message_id,
+        sender=item.sender,
+        channel=item.channel,
+        body=item.body,
+        created_at=item.created_at,
+        reason=item.reason,
+        kind=item.kind,
+        ambiguous_sender=bool(item.ambiguous_sender),
+        internal=bool(item.internal),
+        author_id=item.author_id,
+        extra=dict(extra),
+        routing=dict(item.routing) if item.routing else None,
+    )
+
+
+def get_conversation(practice_id: str, conversation_id: str, *, consistent: bool = False) -> Conversation | None:
+    try:
+        item = ConversationItem.get(*ConversationItem.key(practice_id, conversation_id), consistent_read=consistent)
+    except DoesNotExist:
+        return None
+    return to_conversation(item)
+
+
+def conversation_ref(conversation: Conversation) -> ConversationItem:
+    """An item carrying only the keys and the version read: updates through it are optimistic (R-REL-2)."""
+    pk, sk = ConversationItem.key(conversation.practice_id, conversation.conversation_id)
+    item = ConversationItem(pk, sk)
+    item.version = conversation.version
+    return item
+
+
+def list_messages(
+    practice_id: str, conversation_id: str, limit: int, start_key: dict[str, Any] | None, *, newest_first: bool = False
+) -> tuple[list[Message], dict[str, Any] | None]:
+    """A23: the conversation's messages in time order, one Query per page."""
+    result = MessageItem.query(
+        keys.conversation_pk(practice_id, conversation_id),
+        MessageItem.sk.startswith("MSG#"),
+        scan_index_forward=not newest_first,
+        limit=limit,
+        last_evaluated_key=start_key,
+    )
+    messages = [to_message(item) for item in result if isinstance(item, MessageItem)]
+    return messages, result.last_evaluated_key

@@ -230,8 +230,26 @@ def new_conversation_item(patient: Patient) -> ConversationItem:
     )
 
 
+# A transaction holds at most 100 items; the profile's own items take at most 8 (+ landlines).
+PAIRS_IN_CREATE_TRANSACTION = 25
+
+
 def create_patient(patient: Patient, *, actor: str, duplicates: list[DuplicatePair]) -> None:
-    """Profile, conversation, phone/external-id/name+DOB index items, duplicate pairs and audit: all or nothing."""
+    """Profile, conversation, phone/external-id/name+DOB index items, duplicate pairs and audit: all or nothing.
+
+    Pairs past the transaction's room are batch-written right after it: they are derived, idempotent listing
+    items (R-IMPORT-4), so a retry or the next duplicate rewrites them; the profile itself is never half-made.
+    """
+    in_transaction, afterwards = duplicates[:PAIRS_IN_CREATE_TRANSACTION], duplicates[PAIRS_IN_CREATE_TRANSACTION:]
+    _create_transaction(patient, actor, in_transaction)
+    if afterwards:
+        with DuplicatePairItem.batch_write() as batch:
+            for pair in afterwards:
+                first, second = pair.patient_ids
+                batch.save(duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at))
+
+
+def _create_transaction(patient: Patient, actor: str, duplicates: list[DuplicatePair]) -> None:
     with _create_conflicts(), transaction() as tx:
         tx.save(to_item(patient), condition=PatientItem.pk.does_not_exist())
         tx.save(new_conversation_item(patient), condition=ConversationItem.pk.does_not_exist())

@@ -1,0 +1,264 @@
+"""Cell phone changes: immediate before the first login, patient-confirmed after it (R-PHONE-1..7)."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass, replace
+
+from frontdesk.adapters.clock import Clock, get_clock, iso
+from frontdesk.adapters.sms import SmsSender, get_sms_sender
+from frontdesk.auth import Principal
+from frontdesk.domain import phone_change as machine
+from frontdesk.domain.login import hash_code, new_code, new_salt, well_formed_code
+from frontdesk.domain.patients import Patient
+from frontdesk.domain.phone_change import PhoneRequest, Refused
+from frontdesk.domain.phones import mask_phone, normalize_phone
+from frontdesk.errors import Conflict, Expired, NotFound, TooManyAttempts, ValidationFailed
+from frontdesk.ids import new_id
+from frontdesk.services.identity import concurrent_change, require_patient
+from frontdesk.services.messages import NewMessage, announce, message_item
+from frontdesk.services.patients import actor_of
+from frontdesk.services.practices import require_practice
+from frontdesk.store import identity
+from frontdesk.store import patients as patient_store
+from frontdesk.store.identity import PatientChange, StaleWrite
+from frontdesk.store.practices import get_practice
+
+
+@dataclass(frozen=True)
+class PhoneChangeResult:
+    status: str  # updated | pending_confirmation
+    patient: Patient | None = None
+    request: PhoneRequest | None = None
+
+
+def _system(patient_or_request: Patient | PhoneRequest, kind: str, body: str) -> NewMessage:
+    p = patient_or_request
+    return NewMessage(p.practice_id, p.conversation_id, p.patient_id, "system", "system", body, kind=kind)
+
+
+def _sharing_cell(patient: Patient, e164: str) -> list[str]:
+    """R-CREATE-4: a number another profile already has is allowed, and the pair is a probable duplicate."""
+    others = patient_store.patient_ids_by_phone(patient.practice_id, e164)
+    return sorted({pid for pid, line, _ in others if line == "cell" and pid != patient.patient_id})
+
+
+def request_change(
+    practice_id: str,
+    patient_id: str,
+    raw_phone: str,
+    caller: Principal,
+    clock: Clock | None = None,
+    sms: SmsSender | None = None,
+) -> PhoneChangeResult:
+    practice = require_practice(practice_id)
+    patient = require_patient(practice_id, patient_id)
+    e164 = normalize_phone(raw_phone, practice.country, field="cell_phone")
+    now = (clock or get_clock()).now()
+    actor = actor_of(caller)
+    if e164 == patient.cell_phone:
+        patient_store.record_audit(practice_id, patient_id, actor, "patient.cell_phone.unchanged", now)
+        return PhoneChangeResult("updated", patient=patient)
+    if not patient.verified:
+        # R-PHONE-1: never logged in - the team owns the profile, the number changes at once.
+        after = replace(patient, cell_phone=e164)
+        change = PatientChange(
+            patient,
+            after,
+            at=now,
+            audit=(actor, "patient.cell_phone.update"),
+            duplicate_of=_sharing_cell(patient, e164),
+        )
+        with concurrent_change():
+            identity.apply_patient_change(change)
+        return PhoneChangeResult("updated", patient=after)
+    # R-PHONE-2: a verified patient controls their account: ask them, with a code to the new number.
+    older = [r for r in identity.requests_of(practice_id, patient_id) if r.status == "pending"]
+    code, salt = new_code(), new_salt()
+    request = PhoneRequest(
+        request_id=new_id(),
+        practice_id=practice_id,
+        patient_id=patient_id,
+        conversation_id=patient.conversation_id,
+        old_phone=patient.cell_phone,
+        new_phone=e164,
+        status="pending",
+        code_hash=hash_code(code, salt),
+        salt=salt,
+        created_at=now,
+        expires_at=machine.expires_at(now),
+        created_by=actor,
+    )
+    body = (
+        f"The team asked to change the patient's cell phone to {mask_phone(e164)}. "
+        f"The patient has until {iso(request.expires_at)} to confirm it with the code sent to the new number."
+    )
+    message = _system(patient, "phone_change_requested", body)
+    with concurrent_change():
+        # R-PHONE-5: every older pending request is superseded in the same transaction.
+        identity.create_request(
+            request, older, [message_item(message, now)], (actor, "patient.cell_phone.change_requested", now)
+        )
+    announce(message, now)
+    text = f"{practice.name}: your code to confirm this number for your account is {code}. It is valid for 3 days."
+    (sms or get_sms_sender()).send(e164, text, sender=practice.textable_number, code=code)
+    return PhoneChangeResult("pending_confirmation", request=request)
+
+
+def list_requests(
+    practice_id: str, patient_id: str, caller: Principal, clock: Clock | None = None
+) -> list[PhoneRequest]:
+    now = (clock or get_clock()).now()
+    require_patient(practice_id, patient_id)
+    patient_store.record_audit(practice_id, patient_id, actor_of(caller), "patient.phone_change_requests.read", now)
+    return [replace(r, status=machine.visible_status(r, now)) for r in identity.requests_of(practice_id, patient_id)]
+
+
+def _pending(practice_id: str, patient_id: str) -> PhoneRequest:
+    for request in identity.requests_of(practice_id, patient_id):
+        if request.status == "pending":
+            return request
+    raise NotFound("There is no pending phone change.")
+
+
+def pending_for_patient(practice_id: str, patient_id: str, clock: Clock | None = None) -> PhoneRequest:
+    now = (clock or get_clock()).now()
+    request = _pending(practice_id, patient_id)
+    if machine.is_due(request, now):
+        raise NotFound("There is no pending phone change.")
+    return request
+
+
+def _lost_race(request: PhoneRequest) -> Exception:
+    """Our conditional write lost: say what happened to the request (expired by the job, declined...)."""
+    latest = next(
+        (
+            r
+            for r in identity.requests_of(request.practice_id, request.patient_id)
+            if r.request_id == request.request_id
+        ),
+        None,
+    )
+    if latest is None or latest.status == "pending":
+        return Conflict("The profile changed meanwhile; nothing was changed. Try again.", code="conflict")
+    if latest.status == "expired":
+        return Expired("The phone change request has expired.")
+    return NotFound("There is no pending phone change.")
+
+
+def confirm(
+    practice_id: str, patient_id: str, code: str, clock: Clock | None = None, sms: SmsSender | None = None
+) -> Patient:
+    if not well_formed_code(code):
+        raise ValidationFailed("The code is 6 digits.", field="code")
+    now = (clock or get_clock()).now()
+    request = _pending(practice_id, patient_id)
+    try:
+        machine.confirm(request, code, now)
+    except Refused as refused:
+        _refuse(request, refused)
+    patient = require_patient(practice_id, patient_id)
+    after = replace(patient, cell_phone=request.new_phone)
+    old = mask_phone(request.old_phone) if request.old_phone else "none"
+    message = _system(
+        request,
+        "phone_change_confirmed",
+        f"The patient confirmed the new cell phone. Old: {old}. New: {mask_phone(request.new_phone)}.",
+    )
+    change = PatientChange(
+        patient,
+        after,
+        at=now,
+        audit=(f"patient:{patient_id}", "patient.cell_phone.confirmed"),
+        duplicate_of=_sharing_cell(patient, request.new_phone),
+    )
+    try:
+        identity.close_request(request, "confirmed", [message_item(message, now)], change)
+    except StaleWrite:
+        raise _lost_race(request) from None
+    announce(message, now)
+    if patient.cell_phone:
+        # R-PHONE-7: the old number learns that the account's number changed.
+        practice = get_practice(practice_id)
+        name = practice.name if practice else "Your practice"
+        body = f"{name}: the cell phone number on your account was changed. Not you? Call the practice."
+        (sms or get_sms_sender()).send(patient.cell_phone, body, sender=practice.textable_number if practice else None)
+    return after
+
+
+def _refuse(request: PhoneRequest, refused: Refused) -> None:
+    if refused.code == "expired":
+        raise Expired("The phone change request has expired.")
+    if refused.code not in ("invalid_code", "too_many_attempts"):
+        raise NotFound("There is no pending phone change.")
+    try:
+        attempts = identity.count_wrong_code(request)
+    except StaleWrite:
+        raise _lost_race(request) from None
+    if attempts >= machine.MAX_CODE_ATTEMPTS:
+        # R-PHONE-4: the 5th wrong code cancels the request.
+        with suppress(StaleWrite):  # already out of pending (expired, or a concurrent wrong code cancelled it)
+            identity.close_request(request, "cancelled", [])
+        raise TooManyAttempts("Too many wrong codes: the phone change was cancelled.")
+    raise ValidationFailed("The code is not valid.", field="code", code="invalid_code")
+
+
+def decline(practice_id: str, patient_id: str, clock: Clock | None = None) -> None:
+    now = (clock or get_clock()).now()
+    request = _pending(practice_id, patient_id)
+    try:
+        machine.decline(request, now)
+    except Refused as refused:
+        _refuse(request, refused)
+    message = _system(
+        request,
+        "phone_change_declined",
+        f"The patient declined the change of cell phone to {mask_phone(request.new_phone)}.",
+    )
+    try:
+        identity.close_request(request, "declined", [message_item(message, now)])
+    except StaleWrite:
+        raise _lost_race(request) from None
+    announce(message, now)
+
+
+def expire_due(clock: Clock | None = None) -> dict[str, int]:
+    """R-PHONE-3: every due request expires exactly once, even when runs overlap or race a confirmation."""
+    now = (clock or get_clock()).now()
+    expired = skipped = 0
+    for request in identity.due_requests(now):
+        try:
+            machine.expire(request, now)
+        except Refused:
+            continue
+        body = (
+            f"The request to change the patient's cell phone to {mask_phone(request.new_phone)} expired after 3 days "
+            "without confirmation: the phone number was not updated."
+        )
+        message = _system(request, "phone_change_expired", body)
+        try:
+            identity.close_request(request, "expired", [message_item(message, now)])
+        except StaleWrite:
+            skipped += 1  # confirmed, declined or expired by someone else first
+            continue
+        announce(message, now)
+        expired += 1
+    return {"expired": expired, "skipped": skipped}
+
+
+def remind_pending(clock: Clock | None = None, sms: SmsSender | None = None) -> dict[str, int]:
+    """R-PHONE-6: one SMS, to the number on file, when less than 24 hours of a pending request remain."""
+    now = (clock or get_clock()).now()
+    reminded = 0
+    for request in identity.requests_expiring_before(now, now + machine.REMIND_WHEN_LESS_THAN):
+        if not machine.needs_reminder(request, now) or not request.old_phone:
+            continue
+        if not identity.mark_reminded(request):
+            continue
+        practice = get_practice(request.practice_id)
+        name = practice.name if practice else "Your practice"
+        until = iso(request.expires_at)
+        body = f"{name}: please confirm or decline the change of your phone number in the app before {until}."
+        (sms or get_sms_sender()).send(request.old_phone, body, sender=practice.textable_number if practice else None)
+        reminded += 1
+    return {"reminded": reminded}
