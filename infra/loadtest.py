@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -101,7 +101,7 @@ def setup(base: str, patients: int, staff: int, tally: Tally) -> dict[str, Any]:
             {"first_name": f"P{index}", "last_name": "Load", "date_of_birth": dob, "cell_phone": phone},
         )
         client.call("POST", "/patient/login", body={"practice_id": practice_id, "phone": phone})
-        outbox = client.call("GET", f"/_local/outbox?to={phone}")["items"]
+        outbox = client.call("GET", f"/_local/outbox?to={quote(phone)}")["items"]
         code = next(m["code"] for m in reversed(outbox) if m.get("code"))
         session = client.call(
             "POST", "/patient/login/verify", body={"practice_id": practice_id, "phone": phone, "code": code}
