@@ -94,6 +94,9 @@ def describe_validation_error(errors: Iterable[Any]) -> tuple[str | None, str]:
             return None, "The request body is not valid JSON."
         if kind in ("model_attributes_type", "dict_type") and not location:
             return None, "The request body must be a JSON object."
+        if kind == "extra_forbidden":
+            # The name of a field we do not declare is the client's text, and may itself be PHI: not echoed.
+            return None, "The request has a field that is not accepted."
         field = location[-1] if location else None
         text = {
             "missing": "This field is required.",
