@@ -31,8 +31,15 @@ class _Raw:
 def dynamodb_fault(operation: str, kind: str) -> Iterator[list[str]]:
     from frontdesk.store.base import TableItem, connection
 
-    # The models' client and the transactions' client: both are PynamoDB connections of their own.
-    clients = [TableItem._get_connection().connection.client, connection().client]
+    # The models' clients and the transactions' client: PynamoDB caches a connection per model class (a subclass
+    # that connected first, e.g. from another thread, keeps its own), so every model's client is faulted.
+    models, pending = [TableItem], [TableItem]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            models.append(sub)
+            pending.append(sub)
+    unique = {id(c): c for c in [*(m._get_connection().connection.client for m in models), connection().client]}
+    clients = list(unique.values())
     calls: list[str] = []
 
     def answer(request: Any, **_: Any) -> AWSResponse:

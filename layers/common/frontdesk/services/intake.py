@@ -6,6 +6,8 @@ R-ROUTE-12 (voicemail extensions), R-ROUTE-13 (senders identified by phone), R-R
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -37,6 +39,12 @@ UNKNOWN_LAST_NAME = "Caller"
 UNKNOWN_DOB = date(1900, 1, 1)
 INTAKE_ACTOR = "system:intake"
 _ATTEMPTS = 8
+_INBOUND_ATTEMPTS = 16  # many messages at once into one conversation (R-REL-2): lost races back off and retry
+
+
+def _back_off(attempt: int) -> None:
+    """Full jitter, capped: racing writers of one conversation spread out instead of colliding again."""
+    time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not security
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,7 @@ def receive_patient_message(
     patient = _require_patient(practice_id, patient_id, now)
     if not body.strip():
         raise ValidationFailed("The message is empty.", field="body")
-    for _ in range(_ATTEMPTS):
+    for attempt in range(_INBOUND_ATTEMPTS):
         conversation = _require_conversation(practice_id, patient.conversation_id, consistent=True)
         config = routing_store.get_config(practice_id)
         try:
@@ -141,6 +149,7 @@ def receive_patient_message(
         answer = {"message_id": message.message_id, "reason": choice.reason}
         stored = _store_inbound(message, conversation, now, scope, key, answer, activity=_cell_activity(patient))
         if stored is None:
+            _back_off(attempt)
             continue  # the conversation changed under us: read it again
         if stored is not answer:
             return stored
@@ -246,7 +255,7 @@ def _receive_from_provider(
         elif mapping is not None and mapping.inbox_id:
             extra = {**extra, "target_inbox": mapping.inbox_id}
     patient, ambiguous = identify_sender(practice_id, from_e164, line_type, now)
-    for _ in range(_ATTEMPTS):
+    for attempt in range(_INBOUND_ATTEMPTS):
         conversation = _require_conversation(practice_id, patient.conversation_id, consistent=True)
         message = NewMessage(
             practice_id,
@@ -264,6 +273,7 @@ def _receive_from_provider(
             message, conversation, now, scope, provider_message_id, answer, activity=(from_e164, patient.patient_id)
         )
         if stored is None:
+            _back_off(attempt)
             continue
         if stored is not answer:
             return stored

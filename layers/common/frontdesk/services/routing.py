@@ -8,6 +8,8 @@ so an event delivered twice routes once (R-REL-1).
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +33,7 @@ from frontdesk.store.patients import PatientItem, to_patient
 from frontdesk.store.routing import Listing, ListingItem, RoutingConfigItem
 
 logger = Logger(child=True)
-_ATTEMPTS = 8
+_ATTEMPTS = 16  # with jittered back-off: many messages of one conversation routed at once (R-REL-2)
 _TRANSACTION_LIMIT = 100
 _STALE_IN_TX = 40
 
@@ -49,7 +51,9 @@ def route_message(detail: dict[str, Any], clock: Clock | None = None) -> Routed:
     message_id = str(detail["message_id"])
     message_sk = str(detail["message_sk"])
     ids = {"practice_id": practice_id, "conversation_id": conversation_id, "message_id": message_id}
-    for _ in range(_ATTEMPTS):
+    for attempt in range(_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not security
         now = (clock or get_clock()).now()
         config_item, conversation_item, message_item, patient_item = _read(
             practice_id, conversation_id, message_sk, str(detail["patient_id"])

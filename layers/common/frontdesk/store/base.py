@@ -95,9 +95,14 @@ def transaction() -> Iterator[TransactWrite]:
 
 
 def cancellation_codes(error: Exception) -> list[str]:
-    """The per-item reasons of a cancelled transaction (PITFALLS: objects with .code)."""
+    """The per-item reasons of a cancelled transaction, one per item IN ITEM ORDER (PITFALLS: objects with .code).
+
+    PynamoDB gives None for an item that did not cause the cancellation; it stays in the list as "None" (DynamoDB's
+    own code for it), so callers may read codes[i] as the reason of the i-th item. Dropping the Nones shifted a
+    conflict on a later item to index 0: routing then took a lost race on the conversation for "already routed"
+    and never routed the message (found by tests/integration/test_concurrent_messages.py)."""
     reasons = getattr(error, "cancellation_reasons", None) or []
-    return [getattr(reason, "code", "") or "" for reason in reasons if reason is not None]
+    return ["None" if reason is None else (getattr(reason, "code", "") or "None") for reason in reasons]
 
 
 _TRANSIENT_CODES = frozenset(
