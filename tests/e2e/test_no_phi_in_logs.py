@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -24,7 +25,13 @@ FIRST, LAST = "Zebulon", "Quixotically"
 DOB, REPORTED_DOB = "1961-07-13", "1962-08-14"
 CELL, NEW_CELL, LANDLINE = "+16465550177", "+19175550166", "+12125550155"
 BODY = "my secret rash is spreading xylophone"
-PHI = [FIRST, LAST, DOB, REPORTED_DOB, CELL, NEW_CELL, LANDLINE, BODY, "6465550177", "9175550166", "2125550155"]
+MRN, EMAIL = "MRN-QX-778812", "zebulon.q@example.org"
+THIRD_CELL, IMPORT_CELL = "+17185550144", "+13125550133"
+IMPORT_FIRST, IMPORT_LAST, IMPORT_DOB = "Philomena", "Umbrageous", "1944-02-29"
+PHI = [
+    FIRST, LAST, DOB, REPORTED_DOB, CELL, NEW_CELL, LANDLINE, BODY, "6465550177", "9175550166", "2125550155",
+    MRN, EMAIL, THIRD_CELL, "7185550144", IMPORT_CELL, "3125550133", IMPORT_FIRST, IMPORT_LAST, IMPORT_DOB,
+]
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +139,103 @@ def _identity_flow(api: Api, world: dict[str, Any]) -> None:
     api.call("POST", "/_local/jobs/expire-phone-requests/run")
 
 
-FLOWS: list[Callable[[Api, dict[str, Any]], None]] = [_messaging_flow, _identity_flow]
+def _login(api: Api, practice: dict[str, Any], phone: str) -> str | None:
+    api.call("POST", "/patient/login", body={"practice_id": practice["practice_id"], "phone": phone})
+    outbox = api.call("GET", f"/_local/outbox?to={quote(phone)}").body["items"]
+    code = next((m["code"] for m in reversed(outbox) if m.get("code")), "000000")
+    verified = api.call(
+        "POST", "/patient/login/verify", body={"practice_id": practice["practice_id"], "phone": phone, "code": code}
+    )
+    return verified.body.get("token") if isinstance(verified.body, dict) else None
+
+
+def _phone_change_flow(api: Api, world: dict[str, Any]) -> None:
+    """A verified patient: staff ask for a new number; confirm (wrong then right code), decline, expiry job."""
+    practice = world["practice"]
+    patient = api.new_patient(practice, first_name=FIRST, last_name=LAST, date_of_birth=DOB, cell_phone=THIRD_CELL)
+    token = _login(api, practice, THIRD_CELL)
+    assert token, "the phone-change flow needs a logged-in patient"
+    api.call("POST", "/patient/dob-verification", token, {"date_of_birth": DOB})
+    api.call("POST", "/patient/conversation/messages", token, {"body": BODY, "client_message_id": "phi-1"})
+    api.call("POST", "/patient/conversation/read", token)
+    path = f"/patients/{patient['patient_id']}"
+    api.call("PUT", f"{path}/cell-phone", practice["admin"], {"cell_phone": NEW_CELL})
+    api.call("GET", "/patient/phone-change", token)
+    api.call("POST", "/patient/phone-change/confirm", token, {"code": "000000"})
+    outbox = api.call("GET", f"/_local/outbox?to={quote(NEW_CELL)}").body["items"]
+    code = next((m["code"] for m in reversed(outbox) if m.get("code")), "000000")
+    assert api.call("POST", "/patient/phone-change/confirm", token, {"code": code}).status == 200
+    api.call("PUT", f"{path}/cell-phone", practice["admin"], {"cell_phone": THIRD_CELL})
+    api.call("POST", "/patient/phone-change/decline", token)
+    api.call("PUT", f"{path}/cell-phone", practice["admin"], {"cell_phone": LANDLINE})
+    api.call("GET", f"{path}/phone-change-requests", practice["admin"])
+    api.call("POST", "/_local/clock", body={"advance_seconds": 4 * 86400})
+    api.call("POST", "/_local/jobs/expire-phone-requests/run")
+    practice["admin"] = api.token("admin", practice["practice_id"], staff_id=practice["admin_id"])
+    api.call("GET", f"{path}/audit", practice["admin"])
+
+
+def _merge_and_routing_flow(api: Api, world: dict[str, Any]) -> None:
+    practice = world["practice"]
+    target = api.new_patient(
+        practice, first_name=FIRST, last_name=LAST, date_of_birth=DOB, email=EMAIL, external_id=MRN
+    )
+    source = api.new_patient(practice, first_name=FIRST, last_name=LAST, date_of_birth=DOB, landline=LANDLINE)
+    api.call("GET", "/patients/duplicates", practice["admin"])
+    api.call("POST", f"/patients/{target['patient_id']}/merge", practice["admin"], {"source_patient_id": "nobody"})
+    merged = api.call(
+        "POST", f"/patients/{target['patient_id']}/merge", practice["admin"], {"source_patient_id": source["patient_id"]}
+    )
+    assert merged.status == 200, merged
+    api.call("PUT", "/routing-settings", practice["admin"], {"reasons_enabled": True, "locations_enabled": True})
+    integration = api.token("integration", practice["practice_id"])
+    api.call("PUT", "/integrations/pm/locations", integration, {"items": [{"location_id": "loc-1", "name": "North"}]})
+    api.call("POST", "/routing/locations/sync", practice["admin"])
+    api.call(
+        "PUT",
+        "/integrations/pm/appointments/appt-phi",
+        integration,
+        {"external_id": MRN, "location_id": "loc-1", "starts_at": "2030-01-01T10:00:00Z", "status": "booked"},
+    )
+    api.call(
+        "PUT",
+        f"/staff/{practice['admin_id']}/subscriptions",
+        practice["admin"],
+        {"reasons": ["other"], "locations": ["loc-1", "unknown"], "inboxes": ["unassigned"]},
+    )
+    for path in ("/routing/reasons", "/routing/locations", "/staff/me/notifications", "/inboxes/mine/conversations"):
+        api.call("GET", path, practice["admin"])
+    api.call("GET", "/inboxes/unassigned/conversations", practice["admin"])
+    conversation = f"/conversations/{target['conversation_id']}"
+    api.call("POST", f"{conversation}/assign", practice["admin"], {"staff_id": practice["admin_id"]})
+    api.call("POST", f"{conversation}/messages", practice["admin"], {"body": BODY, "internal": True})
+    api.call("POST", f"{conversation}/close", practice["admin"])
+
+
+def _import_flow(api: Api, world: dict[str, Any]) -> None:
+    practice = world["practice"]
+    bucket = api.config()["imports_bucket"]
+    rows = [
+        "First Name,Last Name,DOB,Mobile,Home Phone,MRN,Email",
+        f"{IMPORT_FIRST},{IMPORT_LAST},{IMPORT_DOB},{IMPORT_CELL},,{MRN}-2,{EMAIL}",
+        f"{IMPORT_FIRST},{IMPORT_LAST},{IMPORT_DOB},{IMPORT_CELL},,,",
+        f"{IMPORT_FIRST},,31/31/1999,{IMPORT_CELL},{LANDLINE},,",
+        f"{FIRST},{LAST},{DOB},{CELL},,{MRN},",
+    ]
+    key = f"imports/{practice['practice_id']}/phi.csv"
+    api.call("PUT", f"/_local/s3/{bucket}/{key}", data=("\r\n".join(rows) + "\r\n").encode())
+    listed = api.call("GET", "/imports", practice["admin"]).body["items"]
+    assert [i["status"] for i in listed] == ["completed"], listed
+    api.call("GET", f"/imports/{listed[0]['import_id']}", practice["admin"])
+
+
+FLOWS: list[Callable[[Api, dict[str, Any]], None]] = [
+    _messaging_flow,
+    _identity_flow,
+    _phone_change_flow,
+    _merge_and_routing_flow,
+    _import_flow,
+]
 
 
 def test_r_sec_2_no_name_dob_phone_or_body_reaches_the_logs(chatty_runner: tuple[Api, Path]) -> None:
