@@ -21,8 +21,18 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, str, str | None, Any]]:
     pid, cid = world["patient_id"], world["conversation_id"]
     return [
         ("POST", "/patients", admin, {"first_name": NAME, "last_name": NAME * 20, "date_of_birth": DOB}),
-        ("POST", "/patients", admin, {"first_name": NAME, "last_name": "x", "date_of_birth": "1980-01-01", "cell_phone": PHONE}),
-        ("POST", "/patients", admin, {"first_name": NAME, "last_name": "x", "date_of_birth": "1980-01-01", "email": BODY}),
+        (
+            "POST",
+            "/patients",
+            admin,
+            {"first_name": NAME, "last_name": "x", "date_of_birth": "1980-01-01", "cell_phone": PHONE},
+        ),
+        (
+            "POST",
+            "/patients",
+            admin,
+            {"first_name": NAME, "last_name": "x", "date_of_birth": "1980-01-01", "email": BODY},
+        ),
         ("POST", "/patients", admin, {"first_name": NAME, "last_name": "x", "date_of_birth": "1980-01-01", BODY: NAME}),
         ("POST", "/patients", admin, {"first_name": 7, "last_name": [NAME], "date_of_birth": {"x": DOB}}),
         ("POST", "/patients/search", admin, {"phone": PHONE}),
@@ -36,7 +46,12 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, str, str | None, Any]]:
         ("POST", f"/conversations/{cid}/messages", admin, {"body": BODY, "internal": NAME}),
         ("POST", f"/conversations/{cid}/assign", admin, {"staff_id": NAME * 10}),
         ("PUT", "/routing-settings", admin, {"reasons_enabled": NAME, "locations_enabled": BODY}),
-        ("PUT", f"/staff/{world['admin_id']}/subscriptions", admin, {"reasons": [NAME], "locations": [BODY], "inboxes": []}),
+        (
+            "PUT",
+            f"/staff/{world['admin_id']}/subscriptions",
+            admin,
+            {"reasons": [NAME], "locations": [BODY], "inboxes": []},
+        ),
         ("POST", "/staff", admin, {"name": NAME, "email": BODY, "role": NAME}),
         ("POST", "/patient/login", None, {"practice_id": world["practice_id"], "phone": NAME}),
         ("POST", "/patient/login", None, {"practice_id": world["practice_id"], "phone": PHONE, "dob": DOB}),

@@ -29,8 +29,26 @@ MRN, EMAIL = "MRN-QX-778812", "zebulon.q@example.org"
 THIRD_CELL, IMPORT_CELL = "+17185550144", "+13125550133"
 IMPORT_FIRST, IMPORT_LAST, IMPORT_DOB = "Philomena", "Umbrageous", "1944-02-29"
 PHI = [
-    FIRST, LAST, DOB, REPORTED_DOB, CELL, NEW_CELL, LANDLINE, BODY, "6465550177", "9175550166", "2125550155",
-    MRN, EMAIL, THIRD_CELL, "7185550144", IMPORT_CELL, "3125550133", IMPORT_FIRST, IMPORT_LAST, IMPORT_DOB,
+    FIRST,
+    LAST,
+    DOB,
+    REPORTED_DOB,
+    CELL,
+    NEW_CELL,
+    LANDLINE,
+    BODY,
+    "6465550177",
+    "9175550166",
+    "2125550155",
+    MRN,
+    EMAIL,
+    THIRD_CELL,
+    "7185550144",
+    IMPORT_CELL,
+    "3125550133",
+    IMPORT_FIRST,
+    IMPORT_LAST,
+    IMPORT_DOB,
 ]
 
 
@@ -184,7 +202,10 @@ def _merge_and_routing_flow(api: Api, world: dict[str, Any]) -> None:
     api.call("GET", "/patients/duplicates", practice["admin"])
     api.call("POST", f"/patients/{target['patient_id']}/merge", practice["admin"], {"source_patient_id": "nobody"})
     merged = api.call(
-        "POST", f"/patients/{target['patient_id']}/merge", practice["admin"], {"source_patient_id": source["patient_id"]}
+        "POST",
+        f"/patients/{target['patient_id']}/merge",
+        practice["admin"],
+        {"source_patient_id": source["patient_id"]},
     )
     assert merged.status == 200, merged
     api.call("PUT", "/routing-settings", practice["admin"], {"reasons_enabled": True, "locations_enabled": True})

@@ -25,7 +25,11 @@ def test_r_sec_2_template_tells_every_tracer_not_to_capture_responses_or_errors(
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         own = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
-        for key in ("POWERTOOLS_TRACER_CAPTURE_RESPONSE", "POWERTOOLS_TRACER_CAPTURE_ERROR", "POWERTOOLS_LOGGER_LOG_EVENT"):
+        for key in (
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+            "POWERTOOLS_TRACER_CAPTURE_ERROR",
+            "POWERTOOLS_LOGGER_LOG_EVENT",
+        ):
             assert own.get(key, "false") == "false", (name, key)
 
 
@@ -72,8 +76,7 @@ def test_r_rel_1_answers_saved_for_repeats_are_built_from_ids_only() -> None:
     answers = [
         node.value
         for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == "answer" for t in node.targets)
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "answer" for t in node.targets)
     ]
     assert answers, "intake saves first answers"
     for value in answers:
