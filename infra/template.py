@@ -35,7 +35,7 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # SafeLoader subclass; noqa: S506  # nosec B506
 
 
 def transform(template: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
@@ -135,7 +135,8 @@ def wiring(template: dict[str, Any] | None = None) -> Wiring:
                 job_input = json.loads(ev.get("Input") or "{}")
                 schedules.append(Schedule(job_input.get("job", ""), logical_id, ev["ScheduleExpression"], job_input))
             elif kind == "EventBridgeRule":
-                dlq = (ev.get("DeadLetterConfig") or {}).get("Destination")
+                # SAM reads `Arn` (a `Destination` key is ignored, and SAM then makes its own unencrypted queue).
+                dlq = (ev.get("DeadLetterConfig") or {}).get("Arn")
                 retries = int((ev.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 0))
                 rules.append(EventRule(logical_id, ev["Pattern"], _logical_ref(dlq) if dlq else None, retries))
             elif kind == "S3":

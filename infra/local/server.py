@@ -265,6 +265,9 @@ def _error(code: str, message: str) -> dict[str, Any]:
 class _RequestHandler(BaseHTTPRequestHandler):
     gateway: Gateway
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes: without TCP_NODELAY, Nagle holds the body until the client's delayed
+    # ACK (~40 ms on Linux loopback) - every keep-alive request would pay it.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         split = urlsplit(self.path)

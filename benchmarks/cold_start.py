@@ -1,0 +1,207 @@
+"""Cold start: importing each function's handler module in a fresh interpreter, as a ratio to `import boto3`.
+
+Each sample is one fresh `python` process, environment as in Lambda (FRONTDESK_ENV=aws, the template's variables,
+tracing disabled), sys.path = the function's directory + the layer (Lambda's /var/task + /opt/python):
+layers/common and the layer's requirements installed alone (`pip --target`), run by the base interpreter with -S
+(no dev virtualenv).
+The time is taken inside the process around the import only (interpreter start-up is the same for both).
+Samples are interleaved (boto3, f1, f2, ..., boto3, f1, ...) so machine load hits all alike; figures are medians.
+
+Why a handler is slow: `python -X importtime` (see docs/performance.md for the last breakdown), or
+`.venv/bin/python -m benchmarks.cold_start --explain StaffApiFunction`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.common import Row, base_python, lambda_site_packages, main, median, row, runs
+from infra.template import ROOT, wiring
+
+TARGET_RATIO = 1.5
+LAYER_DIR = ROOT / "layers" / "common"
+
+_PROBE = """
+import sys, time
+sys.path[:0] = {paths!r}
+started = time.perf_counter()
+import {module}
+print(time.perf_counter() - started)
+"""
+
+
+def lambda_environment() -> dict[str, str]:
+    """What Lambda gives the function (template Globals), with dummy credentials and no local endpoints."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    return {
+        **keep,
+        "FRONTDESK_ENV": "aws",
+        "TABLE_NAME": "frontdesk-bench",
+        "EVENT_BUS_NAME": "frontdesk-bench-bus",
+        "IMPORTS_BUCKET": "frontdesk-bench-imports",
+        "JWT_SECRET": "bench-jwt-secret",
+        "WEBHOOK_SECRET": "bench-webhook-secret",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        # The X-Ray SDK checks this to know it runs in Lambda: without it the recorder builds two X-Ray API
+        # clients for central sampling (~70 ms) that Lambda never builds.
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "POWERTOOLS_SERVICE_NAME": "frontdesk",
+        "POWERTOOLS_METRICS_NAMESPACE": "frontdesk",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYTHONDONTWRITEBYTECODE": "",
+    }
+
+
+def _sample(module: str, paths: list[str], extra: list[str] | None = None) -> float:
+    code = _PROBE.format(paths=paths, module=module)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [base_python(), "-S", *(extra or []), "-c", code],
+        env=lambda_environment(),
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"importing {module} from {paths[:1]} failed:\n{result.stderr[-2000:]}")
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def handlers() -> dict[str, tuple[str, list[str]]]:
+    """logical id -> (handler module, sys.path entries), for every function whose code exists on this branch."""
+    found = {}
+    for logical_id, spec in sorted(wiring().functions.items()):
+        module = spec.handler.rpartition(".")[0]
+        if (spec.code_dir / f"{module}.py").exists():
+            found[logical_id] = (module, [str(spec.code_dir), str(LAYER_DIR), lambda_site_packages()])
+    return found
+
+
+def measure(count: int) -> tuple[list[float], dict[str, list[float]]]:
+    targets = handlers()
+    baseline: list[float] = []
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    for module, paths in targets.values():  # warm-up: byte-compile once, as the layer ships .pyc
+        _sample(module, paths)
+    for _ in range(count):
+        baseline.append(_sample("boto3", [lambda_site_packages()]))
+        for name, (module, paths) in targets.items():
+            samples[name].append(_sample(module, paths))
+    return baseline, samples
+
+
+def without_bytecode(logical_id: str, count: int) -> tuple[float, float]:
+    """(median with .pyc, median from sources only) of one handler: Lambda compiles what the package lacks."""
+    import shutil
+    import tempfile
+
+    module, paths = handlers()[logical_id]
+    with tempfile.TemporaryDirectory() as temp:
+        copy = [str(shutil.copytree(paths[0], f"{temp}/function")), f"{temp}/layer"]
+        shutil.copytree(LAYER_DIR / "frontdesk", f"{temp}/layer/frontdesk")
+        for cache in Path(temp).rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+        cached, fresh = [], []
+        for _ in range(count):
+            cached.append(_sample(module, paths))
+            fresh.append(_sample(module, [*copy, paths[-1]], ["-B"]))
+    return median(cached), median(fresh)
+
+
+def run() -> list[Row]:
+    baseline, samples = measure(runs(11))
+    boto3_ms = median(baseline) * 1000
+    rows = [row("cold start: import boto3 (baseline)", boto3_ms, "ms")]
+    for name, values in samples.items():
+        ratio = median(values) * 1000 / boto3_ms
+        rows.append(
+            row(
+                f"cold start: {name} import ({median(values) * 1000:.0f} ms)",
+                ratio,
+                "x boto3",
+                f"<= {TARGET_RATIO}x",
+                ratio <= TARGET_RATIO,
+            )
+        )
+    if "StaffApiFunction" in samples:
+        cached, fresh = without_bytecode("StaffApiFunction", runs(11))
+        rows.append(row("cold start: StaffApiFunction from sources (no .pyc) vs with .pyc", fresh / cached, "x"))
+    return rows
+
+
+def explain(logical_id: str, top: int = 25) -> str:
+    """The heaviest imports (cumulative) of one handler, from `python -X importtime` in the Lambda environment."""
+    module, paths = handlers()[logical_id]
+    code = _PROBE.format(paths=paths, module=module)
+    result = subprocess.run(  # noqa: S603
+        [base_python(), "-S", "-X", "importtime", "-c", code],
+        env=lambda_environment(),
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    entries = []
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, own, cumulative, name = (part.strip() for part in line.replace("import time:", "|").split("|"))
+        entries.append((int(cumulative), int(own), name))
+    entries.sort(reverse=True)
+    return "\n".join(
+        f"{cum / 1000:8.1f} ms cumulative {own / 1000:7.1f} ms own  {name}" for cum, own, name in entries[:top]
+    )
+
+
+# What the handlers are made of, each in a fresh interpreter (`--parts`): where a handler's time goes.
+PARTS = (
+    "import boto3",
+    "import botocore.session",
+    "import pydantic",
+    "import aws_lambda_powertools.event_handler",
+    "from aws_lambda_powertools import Logger, Metrics, Tracer; Logger(); Metrics(); Tracer()",
+    "import pynamodb.models",
+    "import phonenumbers",
+    "import jwt",
+    "import frontdesk.http",
+    "import frontdesk.store.base",
+    "import frontdesk.services.patients",
+)
+
+
+def parts(count: int) -> list[Row]:
+    paths = [str(LAYER_DIR), lambda_site_packages()]
+    samples: dict[str, list[float]] = {part: [] for part in PARTS}
+    for _ in range(count):
+        for part in PARTS:
+            samples[part].append(_sample_code(part, paths))
+    return [row(f"part: {part}", median(values) * 1000, "ms") for part, values in samples.items()]
+
+
+def _sample_code(statement: str, paths: list[str]) -> float:
+    code = f"import sys, time\nsys.path[:0] = {paths!r}\nstarted = time.perf_counter()\n{statement}\n"
+    code += "print(time.perf_counter() - started)\n"
+    result = subprocess.run(  # noqa: S603
+        [base_python(), "-S", "-c", code], env=lambda_environment(), capture_output=True, text=True, check=True
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--explain":
+        print(explain(sys.argv[2]))
+        sys.exit(0)
+    if sys.argv[1:] == ["--parts"]:
+        sys.exit(main(lambda: parts(runs(11))))
+    sys.exit(main(run))
