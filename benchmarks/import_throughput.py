@@ -105,6 +105,17 @@ def child(args: argparse.Namespace) -> None:
     etag = s3.head_object(Bucket=BUCKET, Key=args.key)["ETag"]
     s3.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET, "Key": args.key})
     size = s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"]
+    from frontdesk.store import imports as job_store
+
+    written = [0]
+    real_put = job_store.batch_put
+
+    def counting_put(items: Any) -> int:
+        count = real_put(items)
+        written[0] += count
+        return count
+
+    job_store.batch_put = counting_put  # type: ignore[assignment]  # counts what the import writes in batches
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     answer = gateway.deliver_s3_event(BUCKET, key, size, str(etag).strip('"'))
@@ -117,7 +128,7 @@ def child(args: argparse.Namespace) -> None:
             {
                 "rows": args.rows,
                 "seconds": seconds,
-                "items": count_items(args.dynamodb, practice),
+                "items": written[0],
                 "peak_kib": peak,
                 "baseline_kib": baseline,
                 "chunks": job.chunks_total - 1,
@@ -125,33 +136,6 @@ def child(args: argparse.Namespace) -> None:
             }
         )
     )
-
-
-def count_items(endpoint: str, practice: str) -> int:
-    """What the import wrote (a Scan with COUNT: benchmark bookkeeping, not a request path)."""
-    import boto3
-
-    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
-    total, kwargs = (
-        0,
-        {
-            "TableName": TABLE,
-            "Select": "COUNT",
-            "FilterExpression": "begins_with(pk, :p) AND NOT begins_with(pk, :i) AND #t <> :practice",
-            "ExpressionAttributeNames": {"#t": "type"},
-            "ExpressionAttributeValues": {
-                ":p": {"S": f"PRACTICE#{practice}#"},
-                ":i": {"S": f"PRACTICE#{practice}#IMPORT#"},
-                ":practice": {"S": "Practice"},
-            },
-        },
-    )
-    while True:
-        page = ddb.scan(**kwargs)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 # ---------- the parent ----------
