@@ -354,6 +354,10 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
             # Written by an earlier attempt at this chunk: count it as then, write nothing.
             counts.created += 1
             counts.duplicates += row.row in existing["flagged"]
+            if row.external_id and row.external_id not in claimed:
+                # Its external-id item may be the part of the batch that a crash lost: the row still owns the id, so
+                # a later row with it updates this profile instead of creating a second one (as without the crash).
+                claimed[row.external_id] = own_id
             continue
         owner = claimed.get(row.external_id) if row.external_id else None
         if owner and owner != own_id:
