@@ -62,8 +62,19 @@ def load_handler(spec: FunctionSpec) -> Handler:
         return handler
 
 
+_running: dict[str, threading.RLock] = {}
+
+
 def invoke(spec: FunctionSpec, event: dict[str, Any]) -> Any:
-    return load_handler(spec)(event, context_for(spec))
+    """One invocation at a time per function, as in one Lambda execution environment: a handler module's state
+    (the resolver's current event and context, the logger's keys) is per process, and concurrent requests on the
+    runner's threads overwrote each other's (the load test saw another request's principal: 500s and 400s).
+    Re-entrant: a function whose invocation synchronously delivers an event to itself does not deadlock."""
+    with _lock:
+        running = _running.setdefault(spec.logical_id, threading.RLock())
+    handler = load_handler(spec)
+    with running:
+        return handler(event, context_for(spec))
 
 
 def load_module(spec: FunctionSpec) -> Any:
