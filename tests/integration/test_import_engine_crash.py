@@ -97,8 +97,8 @@ def gateway(dynamodb: str, s3: Any) -> Any:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="KNOWN DEFECT (docs/reliability.md): after the kill, one run re-created a patient (1184 vs 1183) and "
-    "others lost probable-duplicate pairs written after a row's transaction; rows_read/rejected/updated were exact",
+    reason="KNOWN DEFECT (docs/reliability.md): probable-duplicate pairs batch-written after a row's transaction are "
+    "lost when the crash falls between them, and the retry skips rows already written; other counts are exact",
 )
 def test_r_rel_2_engine_killed_mid_import_then_redelivered_finishes_exactly(
     gateway: Any, s3: Any, tmp_path: Path
