@@ -24,10 +24,18 @@ DATA_MODEL = ROOT / "docs" / "data-model.md"
 class Requests:
     operations: list[str] = field(default_factory=list)
     attempts: int = 0
+    per: int = 1  # how many items the counted call handled (a job's requests are compared per item)
 
     @property
     def count(self) -> int:
         return len(self.operations)
+
+    @property
+    def per_item(self) -> float:
+        return self.count / self.per
+
+    def per_text(self) -> str:
+        return f"; {self.count} for {self.per} items" if self.per > 1 else ""
 
     def summary(self) -> str:
         counts = Counter(self.operations)
