@@ -461,7 +461,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET /staff/me/notifications", "A24", my_notifications),
     Operation("GET /routing-settings", "A25", routing_settings),
     Operation("POST /patient/login", "A13", patient_login),
-    Operation("POST /patient/login/verify", "A13", patient_verify, extra=1, note="verify: the cell's '/ 5'"),
+    Operation("POST /patient/login/verify", "A13", patient_verify, extra=2, note="verify: the cell's '/ 6'"),
     Operation("POST /patient/dob-verification", "A14", dob_verification),
     Operation("GET /patient/conversation", "A32", patient_conversation),
     Operation("POST /patient/conversation/messages", "A20", app_message, extra=4, note="app reads: +4"),
@@ -470,7 +470,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST /webhooks/voicemail", "A20", voicemail_webhook, extra=6, note="SMS reads: +6"),
     Operation("route one MessageReceived (RoutingFunction)", "A21", route_one),
     Operation("POST /conversations/{id}/messages (reply)", "A34", reply),
-    Operation("POST /conversations/{id}/assign", "A35", assign),
+    Operation("POST /conversations/{id}/assign (to staff)", "A35", assign, extra=1, note="+1 staff"),
     Operation("POST /conversations/{id}/close", "A35", close),
     Operation("PUT /staff/{id}/subscriptions", "A25", put_subscriptions),
     Operation("PUT /routing-settings", "A25", put_routing_settings),
@@ -480,15 +480,27 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("PUT /integrations/pm/appointments/{id}", "A27", pm_appointment),
     Operation("PUT /patients/{id}/cell-phone (immediate)", "A36", cell_phone_immediate),
     Operation("PUT /patients/{id}/cell-phone (pending)", "A15", cell_phone_pending),
-    Operation("POST /patient/phone-change/confirm", "A16", confirm_change),
+    Operation("POST /patient/phone-change/confirm", "A16", confirm_change, extra=3, note="confirm: 5"),
     Operation("POST /patient/phone-change/decline", "A16", decline_change),
     Operation("GET /patients/{id}/phone-change-requests", "A37", phone_change_requests),
     Operation("PUT /patients/{id}/date-of-birth", "A38", change_dob),
     Operation("POST /patients/{id}/dob-lock/reset", "A38", dob_lock_reset),
     Operation("POST /patients/{id}/merge (small)", "A19", merge, budget=8, note="messages < 100: 2 x 1 + 6"),
     Operation("GET /patients/{id}/audit", "A12", audit_list),
-    Operation("remind job, per reminded request", "A17", remind_job),
-    Operation("expire job, per expired request", "A18", expire_job),
+    Operation(
+        "remind job, per reminded request",
+        "A39",
+        remind_job,
+        budget=(DUE_REQUESTS + 2) / DUE_REQUESTS,
+        note=f"{DUE_REQUESTS} due in one practice: (n + 1 page + 1 practice) / n",
+    ),
+    Operation(
+        "expire job, per expired request",
+        "A18",
+        expire_job,
+        budget=(DUE_REQUESTS + 1) / DUE_REQUESTS,
+        note=f"{DUE_REQUESTS} due: (n + 1 page of A17) / n",
+    ),
 )
 
 
@@ -554,7 +566,7 @@ def measure(world: World, operations: tuple[Operation, ...] = OPERATIONS, verbos
         found[operation.name] = count(operation.request(world))
         if verbose:
             requests = found[operation.name]
-            print(f"[requests] {operation.name}: {requests.summary()}{requests.per_text()}", file=sys.stderr)
+            print(f"[requests] {operation.name}: {', '.join(requests.items)}{requests.per_text()}", file=sys.stderr)
     return found
 
 
