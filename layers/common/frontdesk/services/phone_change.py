@@ -22,7 +22,7 @@ from frontdesk.services.practices import require_practice
 from frontdesk.store import identity
 from frontdesk.store import patients as patient_store
 from frontdesk.store.identity import PatientChange, StaleWrite
-from frontdesk.store.practices import get_practice
+from frontdesk.store.practices import Practice, get_practice
 
 
 @dataclass(frozen=True)
