@@ -485,7 +485,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET /patients/{id}/phone-change-requests", "A37", phone_change_requests),
     Operation("PUT /patients/{id}/date-of-birth", "A38", change_dob),
     Operation("POST /patients/{id}/dob-lock/reset", "A38", dob_lock_reset),
-    Operation("POST /patients/{id}/merge (small)", "A19", merge, budget=8, note="messages < 100: 2 x 1 + 6"),
+    Operation("POST /patients/{id}/merge (small)", "A19", merge, budget=14, note="one page: 4 x 1 + 10"),
     Operation("GET /patients/{id}/audit", "A12", audit_list),
     Operation(
         "remind job, per reminded request",
