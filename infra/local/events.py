@@ -135,3 +135,30 @@ def s3_put_event(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
             }
         ]
     }
+
+
+def sqs_event(queue: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An SQS event source delivery of one message (batch size 1)."""
+    import json
+
+    now_ms = str(int(time.time() * 1000))
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": uuid.uuid4().hex,
+                "body": json.dumps(body),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": now_ms,
+                    "SenderId": "local",
+                    "ApproximateFirstReceiveTimestamp": now_ms,
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{queue}",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }

@@ -31,6 +31,7 @@ class Gateway:
         self.s3 = s3_client
         self.dead_letters = DeadLetterQueues(sqs_client)
         self._subscribe_event_rules()
+        self._subscribe_queues()
 
     def _subscribe_event_rules(self) -> None:
         from frontdesk.adapters.events import LOCAL_BUS
@@ -62,6 +63,15 @@ class Gateway:
             except Exception:
                 failed += 1
         return {"queue": queue, "redelivered": delivered, "failed": failed}
+
+    def _subscribe_queues(self) -> None:
+        """SQS event sources: a message sent locally is handed to its consumer before send() returns."""
+        from frontdesk.adapters.queues import LOCAL_QUEUES
+
+        LOCAL_QUEUES.clear_subscribers()
+        for function, queue in self.wiring.sqs_triggers:
+            spec = self.wiring.functions[function]
+            LOCAL_QUEUES.subscribe(queue, lambda body, spec=spec, queue=queue: _deliver_sqs(spec, queue, body))
 
     # ----- HTTP API -----
     def handle_api(self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes) -> tuple:
@@ -148,6 +158,14 @@ class Gateway:
                 if isinstance(result, dict) and result.get("import_id"):
                     answer["import_id"] = result["import_id"]
         return answer
+
+
+def _deliver_sqs(spec: Any, queue: str, body: dict[str, Any]) -> None:
+    result = invoke(spec, events.sqs_event(queue, body))
+    failures = (result or {}).get("batchItemFailures") if isinstance(result, dict) else None
+    if failures:
+        # AWS would redeliver after the visibility timeout; locally the failure surfaces at once.
+        raise RuntimeError(f"{spec.logical_id} failed a message of {queue}")
 
 
 class DeadLetterQueues:

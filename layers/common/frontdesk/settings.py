@@ -19,6 +19,8 @@ class Settings:
     jwt_secret: str
     webhook_secret: str
     token_ttl_seconds: int
+    import_chunk_queue_url: str = ""
+    import_chunk_bytes: int = 16 * 1024 * 1024  # a larger CSV fans out in chunks of about this size
 
     @property
     def is_local(self) -> bool:
@@ -43,4 +45,6 @@ def get_settings() -> Settings:
         jwt_secret=_read("JWT_SECRET", "") or "",
         webhook_secret=_read("WEBHOOK_SECRET", "") or "",
         token_ttl_seconds=int(_read("TOKEN_TTL_SECONDS", "3600") or "3600"),
+        import_chunk_queue_url=_read("IMPORT_CHUNK_QUEUE_URL", "") or "",
+        import_chunk_bytes=int(_read("IMPORT_CHUNK_BYTES", str(16 * 1024 * 1024)) or 16 * 1024 * 1024),
     )

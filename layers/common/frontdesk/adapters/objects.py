@@ -15,6 +15,10 @@ class S3ObjectStore:
         response = self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
         return str(response.get("ETag", "")).strip('"')
 
+    def put_file(self, bucket: str, key: str, fileobj: Any, content_type: str = "text/csv") -> None:
+        """Uploads from a file object (multipart when large): the caller never holds the whole body."""
+        self._s3.upload_fileobj(fileobj, bucket, key, ExtraArgs={"ContentType": content_type})
+
     def get(self, bucket: str, key: str) -> bytes:
         return bytes(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 

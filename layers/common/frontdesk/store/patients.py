@@ -343,3 +343,58 @@ def list_duplicates(practice_id: str, limit: int, start_key: dict | None) -> tup
     )
     pairs = [DuplicatePair(patient_ids=[str(pid) for pid in i.patient_ids], reason=i.reason) for i in result]
     return pairs, result.last_evaluated_key
+
+
+# ---------- imports (issue 5): the same items create_patient writes, for batch writes ----------
+
+
+def new_patient_items(patient: Patient, *, actor: str, duplicates: list[DuplicatePair]) -> list[TableItem]:
+    """Exactly what create_patient writes, as items for BatchWriteItem (fresh inserts only: PITFALLS).
+
+    Profile and conversation start at version 1, as a transactional create leaves them.
+    """
+    profile = to_item(patient)
+    profile.version = 1
+    conversation = new_conversation_item(patient)
+    conversation.version = 1
+    items: list[TableItem] = [profile, conversation]
+    if patient.cell_phone:
+        items.append(phone_index_item(patient, patient.cell_phone, "cell"))
+    for landline in patient.landlines:
+        items.append(phone_index_item(patient, landline, "landline"))
+    if patient.external_id:
+        pk, sk = ExternalIdItem.key(patient.practice_id, patient.external_id)
+        items.append(ExternalIdItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id))
+    items.append(name_dob_item(patient))
+    for pair in duplicates:
+        first, second = pair.patient_ids
+        items.append(duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at))
+    items.append(audit_item(patient.practice_id, patient.patient_id, actor, "patient.create", patient.created_at))
+    return items
+
+
+def update_patient_versioned(old: Patient, new: Patient, *, actor: str, action: str, at: datetime) -> bool:
+    """Saves changed profile fields and re-indexes phones and name+DOB, conditioned on the version read (R-REL-2).
+
+    False when another writer changed the profile first: the caller re-reads and tries again.
+    """
+    try:
+        with transaction() as tx:
+            tx.save(to_item(new))  # PynamoDB adds `version = <read version>` and increments it
+            if old.cell_phone != new.cell_phone:
+                if old.cell_phone:
+                    tx.delete(phone_index_item(old, old.cell_phone, "cell"))
+                if new.cell_phone:
+                    tx.save(phone_index_item(new, new.cell_phone, "cell"))
+            for landline in new.landlines:
+                if landline not in old.landlines:
+                    tx.save(phone_index_item(new, landline, "landline"))
+            if (old.first_name, old.last_name, old.date_of_birth) != (new.first_name, new.last_name, new.date_of_birth):
+                tx.delete(name_dob_item(old))
+                tx.save(name_dob_item(new))
+            tx.save(audit_item(new.practice_id, new.patient_id, actor, action, at))
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in cancellation_codes(error):
+            return False
+        raise
+    return True

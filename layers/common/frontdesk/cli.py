@@ -1,0 +1,168 @@
+"""`frontdesk import FILE --practice ID`: uploads a CSV to the imports bucket and follows the job to its end.
+
+By default it talks to the local runner (http://127.0.0.1:3000): the bucket comes from GET /_local/config and
+a staff token from POST /_local/tokens. Against AWS give --bucket (the upload uses your AWS credentials),
+--api (the HTTP API's URL) and --token (a staff token), or FRONTDESK_API / FRONTDESK_TOKEN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from frontdesk.domain.csv_rows import import_id_for
+
+DEFAULT_API = "http://127.0.0.1:3000"
+BAR_WIDTH = 30
+
+
+def _request(method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 30) -> Any:
+    headers = {"Content-Type": "application/json"}
+    data: Any = None
+    if body is not None:
+        data = json.dumps(body).encode()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - our own API
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return json.loads(response.read() or b"null")
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()  # noqa: S324 - S3's ETag of a single-part upload, not security
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _count_rows(path: Path) -> int:
+    """An estimate for the bar (lines minus the header; quoted newlines make it slightly high)."""
+    lines = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            lines += block.count(b"\n")
+    return max(lines - 1, 1)
+
+
+def bar(done: int, total: int, status: str) -> str:
+    fraction = 1.0 if status != "running" else min(done / total, 1.0) if total else 0.0
+    filled = int(BAR_WIDTH * fraction)
+    return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%}  {done:,}/{total:,} rows  {status}"
+
+
+def summary(job: dict[str, Any]) -> str:
+    lines = [
+        f"import {job['import_id']}: {job['status']}",
+        f"  rows read {job['rows_read']:,}  created {job['created']:,}  updated {job['updated']:,}  "
+        f"rejected {job['rejected']:,}  warnings {job['warnings']:,}  duplicates {job['duplicates']:,}",
+    ]
+    if job.get("error"):
+        lines.append(f"  error: {job['error']}")
+    if job.get("report_key"):
+        lines.append(f"  report: {job['report_key']}")
+    return "\n".join(lines)
+
+
+def run_import(
+    path: Path,
+    practice_id: str,
+    api: str,
+    *,
+    bucket: str | None = None,
+    token: str | None = None,
+    out: TextIO = sys.stdout,
+    poll_seconds: float = 0.5,
+    timeout_seconds: float = 3600,
+) -> dict[str, Any]:
+    api = api.rstrip("/")
+    local = bucket is None
+    if local:
+        bucket = str(_request("GET", f"{api}/_local/config")["imports_bucket"])
+        token = token or str(
+            _request("POST", f"{api}/_local/tokens", {"role": "admin", "practice_id": practice_id, "staff_id": "cli"})[
+                "token"
+            ]
+        )
+    assert bucket is not None
+    key = f"imports/{practice_id}/{path.name}"
+    total = _count_rows(path)
+    failure: list[BaseException] = []
+    if local:
+        # The runner processes the import before the PUT answers: upload in the background, poll meanwhile.
+        import_id = import_id_for(bucket, key, _md5(path))
+
+        def upload() -> None:
+            try:
+                with path.open("rb") as body:
+                    url = f"{api}/_local/s3/{bucket}/{quote(key)}"
+                    request = urllib.request.Request(  # noqa: S310
+                        url, data=body, method="PUT", headers={"Content-Length": str(path.stat().st_size)}
+                    )
+                    urllib.request.urlopen(request, timeout=timeout_seconds).read()  # noqa: S310
+            except BaseException as error:  # reported once polling stops
+                failure.append(error)
+
+        uploader = threading.Thread(target=upload, daemon=True)
+        uploader.start()
+    else:
+        import boto3
+
+        s3 = boto3.client("s3")
+        s3.upload_file(str(path), bucket, key)
+        import_id = import_id_for(bucket, key, str(s3.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"'))
+        uploader = None
+    deadline = time.monotonic() + timeout_seconds
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            job = _request("GET", f"{api}/imports/{import_id}", token=token)
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+            job = {}
+        if job:
+            out.write("\r" + bar(int(job["rows_read"]), total, job["status"]))
+            out.flush()
+            if job["status"] != "running":
+                break
+        elif failure or (uploader is not None and not uploader.is_alive()):
+            break
+        time.sleep(poll_seconds)
+    out.write("\n")
+    if failure and not job:
+        raise RuntimeError(f"the upload failed: {failure[0]}")
+    if not job:
+        raise RuntimeError("the import did not start (is the file under a known practice?)")
+    out.write(summary(job) + "\n")
+    return job
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="frontdesk", description="frontdesk command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+    importer = commands.add_parser("import", help="import patients from a CSV file")
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--practice", required=True, help="the practice id")
+    importer.add_argument("--api", default=os.environ.get("FRONTDESK_API", DEFAULT_API))
+    importer.add_argument("--bucket", default=os.environ.get("FRONTDESK_IMPORTS_BUCKET"), help="AWS: the bucket")
+    importer.add_argument("--token", default=os.environ.get("FRONTDESK_TOKEN"), help="AWS: a staff bearer token")
+    args = parser.parse_args(argv)
+    if not args.file.is_file():
+        parser.error(f"no such file: {args.file}")
+    job = run_import(args.file, args.practice, args.api, bucket=args.bucket, token=args.token)
+    return 0 if job.get("status") == "completed" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

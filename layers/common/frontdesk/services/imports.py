@@ -1,0 +1,554 @@
+"""CSV patient imports: one job per S3 object, streamed in blocks, fanned out in byte-range chunks when large.
+
+R-IMPORT-1 (rows), R-IMPORT-2 (idempotent), R-IMPORT-3 (report), R-IMPORT-4 / R-CREATE-4 (duplicates),
+R-IMPORT-5 (streaming, formats). The S3 handler calls start_import; the chunk worker calls process_chunk.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from itertools import islice
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from frontdesk.adapters.clock import Clock, get_clock
+from frontdesk.adapters.objects import S3ObjectStore, get_object_store
+from frontdesk.domain.csv_rows import (
+    REPORT_HEADER,
+    Header,
+    ImportFailed,
+    PatientRow,
+    RecordBoundaries,
+    RowIssue,
+    import_id_for,
+    looks_binary,
+    map_header,
+    parse_row,
+    records,
+    report_line,
+)
+from frontdesk.domain.patients import Patient
+from frontdesk.settings import get_settings
+from frontdesk.store import imports as jobs
+from frontdesk.store import patients as patients_store
+from frontdesk.store import practices as practices_store
+from frontdesk.store.imports import Counts, ImportJob, RowError
+from frontdesk.store.patients import DuplicatePair, ExternalIdItem, PatientItem
+
+logger = Logger()
+
+IMPORTS_PREFIX = "imports/"
+REPORTS_PREFIX = "import-reports/"
+BLOCK_ROWS = 100  # one BatchGetItem per block; writes go out 25 items at a time (A30)
+MAX_HEADER_BYTES = 1024 * 1024
+API_ERRORS_SHOWN = 200
+DUPLICATE_FLAG = ("patient", "probable_duplicate")
+_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="import-lookup")
+
+
+@dataclass(frozen=True)
+class S3Object:
+    bucket: str
+    key: str
+    size: int
+    etag: str
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One byte range [start, end) of the file, cut at a record boundary; rows numbered from first_row."""
+
+    practice_id: str
+    import_id: str
+    chunk: int
+    start: int
+    end: int
+    first_row: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> ChunkTask:
+        return ChunkTask(
+            practice_id=str(data["practice_id"]),
+            import_id=str(data["import_id"]),
+            chunk=int(data["chunk"]),
+            start=int(data["start"]),
+            end=int(data["end"]),
+            first_row=int(data["first_row"]),
+        )
+
+
+ChunkSender = Callable[[ChunkTask], None]
+
+
+def practice_of_key(key: str) -> str | None:
+    parts = key.split("/")
+    if len(parts) < 3 or parts[0] + "/" != IMPORTS_PREFIX or not parts[1] or not parts[-1]:
+        return None
+    return parts[1]
+
+
+def report_key_for(source_key: str, import_id: str) -> str:
+    """Beside the upload: imports/<p>/<name>.csv -> import-reports/<p>/<name>.<import_id>.report.csv."""
+    rest = source_key.removeprefix(IMPORTS_PREFIX)
+    stem = rest[:-4] if rest.lower().endswith(".csv") else rest
+    return f"{REPORTS_PREFIX}{stem}.{import_id[:8]}.report.csv"
+
+
+def _derived_id(import_id: str, row: int, what: str) -> str:
+    # Deterministic: a chunk processed again (SQS or S3 redelivery) finds the rows it already wrote.
+    return hashlib.sha256(f"{import_id}|{row}|{what}".encode()).hexdigest()[:24]
+
+
+def actor_for(import_id: str) -> str:
+    return f"import:{import_id}"
+
+
+# ---------- starting a job ----------
+
+
+def start_import(
+    obj: S3Object,
+    *,
+    objects: S3ObjectStore | None = None,
+    clock: Clock | None = None,
+    send_chunk: ChunkSender | None = None,
+    chunk_bytes: int | None = None,
+) -> str | None:
+    """Creates the job once per object, reads the header, then processes the file inline or fans it out."""
+    practice_id = practice_of_key(obj.key)
+    if practice_id is None:
+        logger.warning("object outside imports/<practice_id>/ ignored")
+        return None
+    import_id = import_id_for(obj.bucket, obj.key, obj.etag)
+    logger.append_keys(practice_id=practice_id, import_id=import_id)
+    now = (clock or get_clock()).now()
+    job = ImportJob(
+        practice_id=practice_id,
+        import_id=import_id,
+        status="running",
+        source_bucket=obj.bucket,
+        source_key=obj.key,
+        etag=obj.etag,
+        size=obj.size,
+        created_at=now,
+    )
+    # R-IMPORT-2 / R-REL-1: a re-delivered event finds its job and changes nothing...
+    if not jobs.create_job(job) and not _resumable(practice_id, import_id):
+        logger.info("import already known: redelivery ignored")
+        return import_id
+    store = objects or get_object_store()
+    try:
+        if practices_store.get_practice(practice_id) is None:
+            raise ImportFailed("No practice has this id.", "unknown_practice")
+        header, header_row, tasks = plan_chunks(
+            store, obj, practice_id, import_id, chunk_bytes or get_settings().import_chunk_bytes
+        )
+        _record_header(practice_id, import_id, header, header_row, len(tasks), now)
+    except ImportFailed as error:
+        # R-IMPORT-5: a file that is not a usable CSV fails the job with a clear error; no patient is written.
+        jobs.finish_job(practice_id, import_id, status="failed", at=now, error=error.message, error_code=error.code)
+        logger.info("import failed", extra={"error_code": error.code})
+        return import_id
+    except Exception:
+        message = "Internal error; the import is retried."
+        jobs.finish_job(practice_id, import_id, status="failed", at=now, error=message, error_code="internal_error")
+        raise
+    if len(tasks) == 1:
+        process_chunk(tasks[0], objects=store, clock=clock)
+    else:
+        sender = send_chunk or _queue_sender
+        for task in tasks:
+            sender(task)
+    return import_id
+
+
+def _resumable(practice_id: str, import_id: str) -> bool:
+    """...unless it is Lambda's retry after this job failed half-way: an unfinished one-chunk job (its rows are
+    idempotent) or a job failed by an internal error runs again."""
+    existing = jobs.get_job(practice_id, import_id, consistent=True)
+    if existing is None:
+        return False
+    if existing.status == "running" and existing.chunks_total <= 2 and existing.chunks_done < existing.chunks_total:
+        return True
+    return jobs.restart_job(practice_id, import_id)
+
+
+def _queue_sender(task: ChunkTask) -> None:
+    from frontdesk.adapters.queues import get_chunk_queue
+
+    get_chunk_queue().send(task.as_dict())
+
+
+def _record_header(
+    practice_id: str, import_id: str, header: Header, header_row: int, data_chunks: int, now: datetime
+) -> None:
+    """Chunk 0 is the header: its ignored columns are warnings, counted once whatever the chunking."""
+    issues = [
+        RowError(header_row, column, "unknown_column", "This column is not imported.") for column in header.ignored
+    ]
+    jobs.set_plan(practice_id, import_id, header.columns, data_chunks + 1, 0)
+    jobs.batch_put(jobs.error_item(practice_id, import_id, issue) for issue in issues)
+    if jobs.complete_chunk(practice_id, import_id, 0, Counts(warnings=len(issues)), now):
+        jobs.add_progress(practice_id, import_id, Counts(warnings=len(issues)))
+
+
+def plan_chunks(
+    objects: S3ObjectStore, obj: S3Object, practice_id: str, import_id: str, chunk_bytes: int
+) -> tuple[Header, int, list[ChunkTask]]:
+    """Reads the header, then cuts the rest into byte ranges at record boundaries (quoted newlines respected).
+
+    A file no larger than one chunk is not scanned past its header; a larger one is streamed once.
+    """
+    if obj.size == 0:
+        raise ImportFailed("The file is empty.", "empty_file")
+    stream = iter(objects.stream(obj.bucket, obj.key))
+    boundaries = RecordBoundaries()
+    buffer = b""  # everything read until the header is found (at most MAX_HEADER_BYTES)
+    header: Header | None = None
+    header_row = header_end = record_start = 0
+    for chunk in stream:
+        if not buffer and looks_binary(chunk):
+            raise ImportFailed("The file is not a CSV text file.", "not_csv")
+        buffer += chunk
+        for end in boundaries.feed(chunk):
+            header_row += 1
+            cells = _header_cells(buffer[record_start:end])
+            record_start = end
+            if any(cell.strip() for cell in cells):
+                header, header_end = map_header(cells), end
+                break
+        if header is not None:
+            break
+        if len(buffer) > MAX_HEADER_BYTES:
+            raise ImportFailed("The file has no usable header row.", "no_header")
+    if header is None:  # no newline after the header (or only blank lines): nothing to import
+        cells = _header_cells(buffer[record_start:])
+        if not any(cell.strip() for cell in cells):
+            raise ImportFailed("The file is empty.", "empty_file")
+        map_header(cells)  # raises when the header itself is unusable
+        raise ImportFailed("The file has a header but no data rows.", "no_rows")
+    first_row = header_row + 1
+    if header_end >= obj.size:
+        raise ImportFailed("The file has a header but no data rows.", "no_rows")
+    if obj.size - header_end <= chunk_bytes:
+        return header, header_row, [ChunkTask(practice_id, import_id, 1, header_end, obj.size, first_row)]
+    # Large: keep streaming (what is left of the buffer, then the stream) and cut every ~chunk_bytes.
+    tasks: list[ChunkTask] = []
+    start, rows_in_chunk = header_end, 0
+    scanner = RecordBoundaries(header_end)
+    for piece in _chain([buffer[header_end:]], stream):
+        for end in scanner.feed(piece):
+            rows_in_chunk += 1
+            if end - start >= chunk_bytes:
+                tasks.append(ChunkTask(practice_id, import_id, len(tasks) + 1, start, end, first_row))
+                start, first_row, rows_in_chunk = end, first_row + rows_in_chunk, 0
+    if start < obj.size:
+        tasks.append(ChunkTask(practice_id, import_id, len(tasks) + 1, start, obj.size, first_row))
+    return header, header_row, tasks
+
+
+def _header_cells(raw: bytes) -> list[str]:
+    cells = next(iter(records([raw])), [])
+    if cells is None:
+        raise ImportFailed("The file is not a readable CSV.", "not_csv")
+    return cells
+
+
+def _chain(*iterables: Iterable[bytes]) -> Iterator[bytes]:
+    for iterable in iterables:
+        yield from iterable
+
+
+# ---------- processing a chunk ----------
+
+
+def process_chunk(task: ChunkTask, *, objects: S3ObjectStore | None = None, clock: Clock | None = None) -> None:
+    """Streams one byte range in blocks of rows; idempotent (deterministic ids), then maybe finishes the job."""
+    logger.append_keys(practice_id=task.practice_id, import_id=task.import_id, chunk=task.chunk)
+    job = jobs.get_job(task.practice_id, task.import_id, consistent=True)
+    if job is None or job.status != "running":
+        return
+    if not jobs.chunk_finished(task.practice_id, task.import_id, task.chunk):
+        practice = practices_store.get_practice(task.practice_id)
+        country = practice.country if practice else "US"
+        store = objects or get_object_store()
+        stream = store.stream(job.source_bucket, job.source_key, task.start, task.end)
+        numbered = enumerate(records(stream, strip_bom=task.start == 0), start=task.first_row)
+        counts = Counts()
+        the_clock = clock or get_clock()
+        while block := list(islice(numbered, BLOCK_ROWS)):
+            block_counts = _process_block(job, block, country, the_clock.now())
+            counts.add(block_counts)
+            jobs.add_progress(task.practice_id, task.import_id, block_counts)
+        jobs.complete_chunk(task.practice_id, task.import_id, task.chunk, counts, the_clock.now())
+    finish_if_done(task.practice_id, task.import_id, objects=objects, clock=clock)
+
+
+@dataclass
+class _Pending:
+    row: PatientRow
+    patient: Patient
+    duplicates: list[DuplicatePair]
+
+
+def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], country: str, now: datetime) -> Counts:
+    """Rows in file order, with the effect of one-row-at-a-time processing whatever the block or chunk cuts:
+    new rows are written in batches, and a row that updates a patient first flushes the rows before it."""
+    counts = Counts()
+    issues: list[RowIssue] = []
+    valid: list[PatientRow] = []
+    for number, cells in block:
+        if cells is None:
+            counts.rows_read += 1
+            counts.rejected += 1
+            issues.append(RowIssue(number, "row", "unreadable_row", "This row is not readable CSV."))
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line is not a row
+        counts.rows_read += 1
+        parsed, row_issues = parse_row(number, cells, job.columns, now.date(), country)
+        if parsed is None:
+            counts.rejected += 1  # its errors say why; warnings about a row not imported would only be noise
+            issues += [issue for issue in row_issues if issue.severity == "error"]
+        else:
+            issues += row_issues
+            valid.append(parsed)
+    counts.warnings += sum(1 for issue in issues if issue.severity == "warning")
+
+    existing = _lookup(job, valid)
+    segment: list[_Pending] = []
+    claimed: dict[str, str] = dict(existing["external_ids"])  # external id -> patient, as the rows go by
+    actor = actor_for(job.import_id)
+
+    def flush() -> None:
+        _find_duplicates(segment)
+        patient_items: list[Any] = []
+        for pending in segment:
+            counts.created += 1
+            if pending.duplicates:
+                counts.duplicates += 1
+                issues.append(_duplicate_issue(pending))
+            patient_items += patients_store.new_patient_items(
+                pending.patient, actor=actor, duplicates=pending.duplicates
+            )
+        # Row issues first: if the batches stop half-way, a retry finds no profile without its duplicate flag.
+        jobs.batch_put([_error_item(job, issue) for issue in issues])
+        jobs.batch_put(patient_items)
+        segment.clear()
+        issues.clear()
+
+    for row in valid:
+        own_id = _derived_id(job.import_id, row.row, "patient")
+        if (job.practice_id, own_id) in existing["profiles"]:
+            # Written by an earlier attempt at this chunk: count it as then, write nothing.
+            counts.created += 1
+            counts.duplicates += row.row in existing["flagged"]
+            continue
+        owner = claimed.get(row.external_id) if row.external_id else None
+        if owner and owner != own_id:
+            # R-IMPORT-2: a known external id updates that patient (versioned, never a batch write).
+            flush()
+            counts.updated += 1
+            update_issues = _update_existing(job, row, owner, now)
+            counts.warnings += len(update_issues)
+            issues.extend(update_issues)
+            continue
+        if row.external_id:
+            claimed[row.external_id] = own_id
+        segment.append(_Pending(row, _new_patient(job, row, own_id, now), []))
+    flush()
+    return counts
+
+
+def _error_item(job: ImportJob, issue: RowIssue) -> Any:
+    return jobs.error_item(job.practice_id, job.import_id, RowError(issue.row, issue.field, issue.code, issue.message))
+
+
+def _lookup(job: ImportJob, rows: list[PatientRow]) -> dict[str, Any]:
+    """A30: one BatchGetItem per block for external-id claims and the rows' own (deterministic) profiles."""
+    wanted: list[tuple[str, str]] = []
+    for row in rows:
+        wanted.append(PatientItem.key(job.practice_id, _derived_id(job.import_id, row.row, "patient")))
+        if row.external_id:
+            wanted.append(ExternalIdItem.key(job.practice_id, row.external_id))
+    found = jobs.batch_get(wanted)
+    profiles = {(i.practice_id, i.patient_id) for i in found.values() if isinstance(i, PatientItem)}
+    external_ids = {i.pk.rsplit("#EXTID#", 1)[1]: i.patient_id for i in found.values() if isinstance(i, ExternalIdItem)}
+    flagged: set[int] = set()
+    done_rows = [r.row for r in rows if (job.practice_id, _derived_id(job.import_id, r.row, "patient")) in profiles]
+    if done_rows:  # only on a retry: which of the rows already written were flagged as duplicates
+        flag_keys = {
+            jobs.ImportErrorItem.key(job.practice_id, job.import_id, row, *DUPLICATE_FLAG): row for row in done_rows
+        }
+        flagged = {flag_keys[key] for key in jobs.batch_get(flag_keys)}
+    return {"profiles": profiles, "external_ids": external_ids, "flagged": flagged}
+
+
+def _new_patient(job: ImportJob, row: PatientRow, patient_id: str, now: datetime) -> Patient:
+    return Patient(
+        practice_id=job.practice_id,
+        patient_id=patient_id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        date_of_birth=row.date_of_birth,
+        conversation_id=_derived_id(job.import_id, row.row, "conversation"),
+        created_at=now,
+        cell_phone=row.cell_phone,
+        landlines=[row.landline] if row.landline else [],
+        email=row.email,
+        external_id=row.external_id,
+    )
+
+
+def _find_duplicates(pending: list[_Pending]) -> None:
+    """R-IMPORT-4 / R-CREATE-4: same name and DOB, or same cell phone, as a profile already stored or as an
+    earlier row of this block, without the same external id. Stored profiles: two Queries per row, in parallel."""
+    found = list(_LOOKUPS.map(_stored_matches, [p.patient for p in pending]))
+    by_name: dict[tuple[str, str, date], list[Patient]] = {}
+    by_phone: dict[str, list[Patient]] = {}
+    for item, (name_matches, phone_matches) in zip(pending, found, strict=True):
+        patient = item.patient
+        name_key = (patient.first_name.casefold(), patient.last_name.casefold(), patient.date_of_birth)
+        pairs: dict[str, str] = {}
+        for other_id, other_ext in name_matches + [(o.patient_id, o.external_id) for o in by_name.get(name_key, [])]:
+            if other_id != patient.patient_id and not (other_ext and other_ext == patient.external_id):
+                pairs.setdefault(other_id, "same_name_and_dob")
+        if patient.cell_phone:
+            for other_id in phone_matches + [o.patient_id for o in by_phone.get(patient.cell_phone, [])]:
+                if other_id != patient.patient_id:
+                    pairs.setdefault(other_id, "same_cell_phone")
+        item.duplicates = [DuplicatePair(sorted((patient.patient_id, o)), reason) for o, reason in pairs.items()]
+        by_name.setdefault(name_key, []).append(patient)
+        if patient.cell_phone:
+            by_phone.setdefault(patient.cell_phone, []).append(patient)
+
+
+def _stored_matches(patient: Patient) -> tuple[list[tuple[str, str | None]], list[str]]:
+    names = patients_store.patient_ids_by_name_dob(
+        patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth.isoformat()
+    )
+    phones: list[str] = []
+    if patient.cell_phone:
+        phones = [
+            pid
+            for pid, line_type, _ in patients_store.patient_ids_by_phone(patient.practice_id, patient.cell_phone)
+            if line_type == "cell"
+        ]
+    return names, phones
+
+
+def _duplicate_issue(pending: _Pending) -> RowIssue:
+    reasons = sorted({pair.reason.replace("_", " ") for pair in pending.duplicates})
+    own = pending.patient.patient_id
+    others = sorted({pid for pair in pending.duplicates for pid in pair.patient_ids if pid != own})
+    message = f"Probable duplicate ({', '.join(reasons)}) of patient {', '.join(others[:3])}."
+    return RowIssue(pending.row.row, *DUPLICATE_FLAG, message, "warning")
+
+
+def _update_existing(job: ImportJob, row: PatientRow, patient_id: str, now: datetime) -> list[RowIssue]:
+    """R-IMPORT-2: a row whose external id is known updates that patient: versioned writes, never batches
+    (PITFALLS), re-read and retried when another writer got there first (R-REL-2)."""
+    for _ in range(5):
+        current = patients_store.get_patient(job.practice_id, patient_id, consistent=True)
+        if current is None:
+            return [RowIssue(row.row, "external_id", "not_updated_missing", "The matching profile is gone.", "warning")]
+        changed, issues = _apply_row(current, row)
+        if changed is None:
+            return issues
+        if patients_store.update_patient_versioned(
+            current, changed, actor=actor_for(job.import_id), action="patient.import_update", at=now
+        ):
+            return issues
+    raise RuntimeError("the profile kept changing during the import")
+
+
+def _apply_row(current: Patient, row: PatientRow) -> tuple[Patient | None, list[RowIssue]]:
+    new = replace(current, landlines=list(current.landlines))
+    issues: list[RowIssue] = []
+    new.first_name, new.last_name = row.first_name, row.last_name
+    if row.email:
+        new.email = row.email
+    if row.landline and row.landline not in new.landlines:
+        new.landlines.append(row.landline)
+    if row.date_of_birth != current.date_of_birth:
+        if current.verified:  # R-DOB-4: a verified patient's DOB is not the importer's to change
+            message = "The patient has logged in: the date of birth is not changed by an import."
+            issues.append(RowIssue(row.row, "date_of_birth", "not_updated_verified", message, "warning"))
+        else:
+            new.date_of_birth = row.date_of_birth
+    if row.cell_phone and row.cell_phone != current.cell_phone:
+        if current.verified:  # R-PHONE-2: the patient must confirm a new number
+            message = "The patient has logged in: a new cell phone needs their confirmation."
+            issues.append(RowIssue(row.row, "cell_phone", "not_updated_verified", message, "warning"))
+        else:
+            new.cell_phone = row.cell_phone
+    return (new if new != current else None), issues
+
+
+# ---------- finishing ----------
+
+
+def finish_if_done(
+    practice_id: str, import_id: str, *, objects: S3ObjectStore | None = None, clock: Clock | None = None
+) -> None:
+    """The last chunk to finish sums the chunks (exact totals), writes the report and completes the job."""
+    job = jobs.get_job(practice_id, import_id, consistent=True)
+    if job is None or job.status != "running" or job.chunks_done < job.chunks_total:
+        return
+    totals = jobs.chunk_totals(practice_id, import_id)
+    now = (clock or get_clock()).now()
+    if totals.rows_read == 0:
+        jobs.finish_job(
+            practice_id, import_id, status="failed", at=now, error="The file has a header but no data rows.",
+            error_code="no_rows", counts=totals,
+        )  # fmt: skip
+        return
+    report_key = report_key_for(job.source_key, import_id)
+    write_report(job, report_key, objects or get_object_store())
+    if jobs.finish_job(practice_id, import_id, status="completed", at=now, counts=totals, report_key=report_key):
+        logger.info("import completed", extra={f"count_{k}": v for k, v in totals.as_dict().items()})
+
+
+def write_report(job: ImportJob, report_key: str, objects: S3ObjectStore) -> None:
+    """R-IMPORT-3: row, field, code, message — every cell neutralised against spreadsheet formulas."""
+    with tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024, mode="w+b") as spool:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        writer = csv.writer(text)
+        writer.writerow(REPORT_HEADER)
+        for issue in jobs.row_errors(job.practice_id, job.import_id):
+            writer.writerow(report_line(issue.row, issue.field, issue.code, issue.message))
+        text.flush()
+        text.detach()  # the spool stays open for the upload
+        spool.seek(0)
+        objects.put_file(job.source_bucket, report_key, spool)
+
+
+# ---------- reading jobs (API) ----------
+
+
+def get_import(practice_id: str, import_id: str) -> tuple[ImportJob, list[RowError]]:
+    from frontdesk.errors import NotFound
+
+    job = jobs.get_job(practice_id, import_id)
+    if job is None:
+        raise NotFound("No such import.")
+    return job, list(jobs.row_errors(practice_id, import_id, limit=API_ERRORS_SHOWN))
+
+
+def list_imports(practice_id: str, limit: int, start_key: dict | None) -> tuple[list[ImportJob], dict | None]:
+    return jobs.list_jobs(practice_id, limit, start_key)
+
+
+def list_duplicates(practice_id: str, limit: int, start_key: dict | None) -> tuple[list[DuplicatePair], dict | None]:
+    return patients_store.list_duplicates(practice_id, limit, start_key)

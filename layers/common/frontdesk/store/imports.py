@@ -1,0 +1,374 @@
+"""Import jobs, their chunks and row errors (docs/data-model.md: ImportJob, ImportChunk, ImportError; A29, A30)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+
+from frontdesk.settings import get_settings
+from frontdesk.store import keys
+from frontdesk.store.base import TableItem, cancellation_codes, transaction
+
+BATCH_WRITE_SIZE = 25
+BATCH_GET_SIZE = 100
+MAX_BATCH_ATTEMPTS = 10
+
+
+@dataclass
+class Counts:
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    duplicates: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name in COUNT_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in COUNT_FIELDS}
+
+
+COUNT_FIELDS = tuple(f.name for f in fields(Counts))
+
+
+@dataclass
+class ImportJob:
+    practice_id: str
+    import_id: str
+    status: str  # running | completed | failed
+    source_bucket: str
+    source_key: str
+    etag: str
+    size: int
+    created_at: datetime
+    counts: Counts = field(default_factory=Counts)
+    columns: dict[str, int] = field(default_factory=dict)
+    chunks_total: int = 0
+    chunks_done: int = 0
+    report_key: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    field: str
+    code: str
+    message: str
+
+
+class ImportJobItem(TableItem, discriminator="ImportJob"):
+    practice_id = UnicodeAttribute()
+    import_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    source_bucket = UnicodeAttribute()
+    source_key = UnicodeAttribute()
+    etag = UnicodeAttribute()
+    size = NumberAttribute(default=0)
+    rows_read = NumberAttribute(default=0)
+    created = NumberAttribute(default=0)
+    updated = NumberAttribute(default=0)
+    rejected = NumberAttribute(default=0)
+    warnings = NumberAttribute(default=0)
+    duplicates = NumberAttribute(default=0)
+    columns = MapAttribute[str, Any](null=True)
+    chunks_total = NumberAttribute(default=0)
+    chunks_done = NumberAttribute(default=0)
+    report_key = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    error_code = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(practice_id: str, import_id: str) -> tuple[str, str]:
+        return keys.import_pk(practice_id, import_id), "JOB"
+
+
+class ImportChunkItem(TableItem, discriminator="ImportChunk"):
+    """Written once when a chunk finishes: the job's exact totals are the sum of its chunks."""
+
+    practice_id = UnicodeAttribute()
+    import_id = UnicodeAttribute()
+    chunk = NumberAttribute()
+    rows_read = NumberAttribute(default=0)
+    created = NumberAttribute(default=0)
+    updated = NumberAttribute(default=0)
+    rejected = NumberAttribute(default=0)
+    warnings = NumberAttribute(default=0)
+    duplicates = NumberAttribute(default=0)
+    finished_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, import_id: str, chunk: int) -> tuple[str, str]:
+        return keys.import_pk(practice_id, import_id), f"CHUNK#{chunk:06d}"
+
+
+class ImportErrorItem(TableItem, discriminator="ImportError"):
+    """One per row issue (errors and warnings); ordered by row, so the report reads top to bottom."""
+
+    practice_id = UnicodeAttribute()
+    import_id = UnicodeAttribute()
+    row = NumberAttribute()
+    field = UnicodeAttribute()
+    code = UnicodeAttribute()
+    message = UnicodeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, import_id: str, row: int, field_name: str, code: str) -> tuple[str, str]:
+        # Deterministic: a chunk processed twice rewrites the same items, it does not add more.
+        return keys.import_pk(practice_id, import_id), f"ERROR#{row:010d}#{field_name}#{code}"
+
+
+def _to_job(item: ImportJobItem) -> ImportJob:
+    return ImportJob(
+        practice_id=item.practice_id,
+        import_id=item.import_id,
+        status=item.status,
+        source_bucket=item.source_bucket,
+        source_key=item.source_key,
+        etag=item.etag,
+        size=int(item.size or 0),
+        created_at=item.created_at,
+        counts=Counts(**{name: int(getattr(item, name) or 0) for name in COUNT_FIELDS}),
+        columns={str(k): int(v) for k, v in (item.columns.as_dict() if item.columns else {}).items()},
+        chunks_total=int(item.chunks_total or 0),
+        chunks_done=int(item.chunks_done or 0),
+        report_key=item.report_key,
+        error=item.error,
+        error_code=item.error_code,
+        finished_at=item.finished_at,
+    )
+
+
+def create_job(job: ImportJob) -> bool:
+    """A29: once per object (import_id = hash of bucket, key and ETag). False when it already exists."""
+    pk, sk = ImportJobItem.key(job.practice_id, job.import_id)
+    item = ImportJobItem(
+        pk,
+        sk,
+        practice_id=job.practice_id,
+        import_id=job.import_id,
+        status=job.status,
+        source_bucket=job.source_bucket,
+        source_key=job.source_key,
+        etag=job.etag,
+        size=job.size,
+        created_at=job.created_at,
+        gsi1pk=keys.imports_index_pk(job.practice_id),
+        gsi1sk=f"{job.created_at.isoformat()}#{job.import_id}",
+    )
+    try:
+        item.save(condition=ImportJobItem.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def get_job(practice_id: str, import_id: str, *, consistent: bool = False) -> ImportJob | None:
+    try:
+        return _to_job(ImportJobItem.get(*ImportJobItem.key(practice_id, import_id), consistent_read=consistent))
+    except DoesNotExist:
+        return None
+
+
+def list_jobs(practice_id: str, limit: int, start_key: dict | None) -> tuple[list[ImportJob], dict | None]:
+    result = ImportJobItem.gsi1.query(
+        keys.imports_index_pk(practice_id), scan_index_forward=False, limit=limit, last_evaluated_key=start_key
+    )
+    jobs = [_to_job(item) for item in result if isinstance(item, ImportJobItem)]
+    return jobs, result.last_evaluated_key
+
+
+def _job_stub(practice_id: str, import_id: str) -> ImportJobItem:
+    pk, sk = ImportJobItem.key(practice_id, import_id)
+    return ImportJobItem(pk, sk)
+
+
+def set_plan(practice_id: str, import_id: str, columns: dict[str, int], chunks_total: int, warnings: int) -> None:
+    _job_stub(practice_id, import_id).update(
+        actions=[
+            ImportJobItem.columns.set(columns),
+            ImportJobItem.chunks_total.set(chunks_total),
+            ImportJobItem.warnings.add(warnings),
+        ],
+        condition=ImportJobItem.status == "running",
+    )
+
+
+def add_progress(practice_id: str, import_id: str, counts: Counts) -> None:
+    """Progress while running (a front end polls it); the exact totals come from the chunks at the end."""
+    actions: list[Action] = [
+        getattr(ImportJobItem, name).add(value) for name, value in counts.as_dict().items() if value
+    ]
+    if actions:
+        _job_stub(practice_id, import_id).update(actions=actions)
+
+
+def chunk_finished(practice_id: str, import_id: str, chunk: int) -> bool:
+    try:
+        ImportChunkItem.get(*ImportChunkItem.key(practice_id, import_id, chunk), consistent_read=True)
+    except DoesNotExist:
+        return False
+    return True
+
+
+def complete_chunk(practice_id: str, import_id: str, chunk: int, counts: Counts, at: datetime) -> bool:
+    """Records the chunk's counts and counts it done, once (a redelivered chunk message changes nothing)."""
+    pk, sk = ImportChunkItem.key(practice_id, import_id, chunk)
+    item = ImportChunkItem(pk, sk, practice_id=practice_id, import_id=import_id, chunk=chunk, finished_at=at)
+    for name, value in counts.as_dict().items():
+        setattr(item, name, value)
+    try:
+        with transaction() as tx:
+            tx.save(item, condition=ImportChunkItem.pk.does_not_exist())
+            tx.update(_job_stub(practice_id, import_id), actions=[ImportJobItem.chunks_done.add(1)])
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in cancellation_codes(error):
+            return False
+        raise
+    return True
+
+
+def chunk_totals(practice_id: str, import_id: str) -> Counts:
+    total = Counts()
+    for item in ImportChunkItem.query(
+        keys.import_pk(practice_id, import_id), ImportChunkItem.sk.startswith("CHUNK#"), consistent_read=True
+    ):
+        total.add(Counts(**{name: int(getattr(item, name) or 0) for name in COUNT_FIELDS}))
+    return total
+
+
+def finish_job(
+    practice_id: str,
+    import_id: str,
+    *,
+    status: str,
+    at: datetime,
+    counts: Counts | None = None,
+    report_key: str | None = None,
+    error: str | None = None,
+    error_code: str | None = None,
+) -> bool:
+    """running -> completed | failed, exactly once (two last chunks finishing together both try)."""
+    actions: list[Action] = [ImportJobItem.status.set(status), ImportJobItem.finished_at.set(at)]
+    if counts is not None:
+        actions += [getattr(ImportJobItem, name).set(value) for name, value in counts.as_dict().items()]
+    if report_key:
+        actions.append(ImportJobItem.report_key.set(report_key))
+    if error:
+        actions += [ImportJobItem.error.set(error), ImportJobItem.error_code.set(error_code or "invalid_file")]
+    try:
+        _job_stub(practice_id, import_id).update(actions=actions, condition=ImportJobItem.status == "running")
+    except UpdateError as error_:
+        if error_.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def restart_job(practice_id: str, import_id: str) -> bool:
+    """A job that failed on an internal error (not a bad file) runs again when S3 re-delivers its event."""
+    try:
+        _job_stub(practice_id, import_id).update(
+            actions=[ImportJobItem.status.set("running"), ImportJobItem.error.remove()],
+            condition=(ImportJobItem.status == "failed") & (ImportJobItem.error_code == "internal_error"),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def error_item(practice_id: str, import_id: str, issue: RowError) -> ImportErrorItem:
+    pk, sk = ImportErrorItem.key(practice_id, import_id, issue.row, issue.field, issue.code)
+    return ImportErrorItem(
+        pk,
+        sk,
+        practice_id=practice_id,
+        import_id=import_id,
+        row=issue.row,
+        field=issue.field,
+        code=issue.code,
+        message=issue.message,
+    )
+
+
+def row_errors(practice_id: str, import_id: str, limit: int | None = None) -> Iterator[RowError]:
+    """Pages through the job's row issues in row order (the report streams them; the API shows the first)."""
+    for item in ImportErrorItem.query(
+        keys.import_pk(practice_id, import_id), ImportErrorItem.sk.startswith("ERROR#"), limit=limit
+    ):
+        yield RowError(row=int(item.row), field=item.field, code=item.code, message=item.message)
+
+
+# ---------- batches (A30) ----------
+
+
+def batch_put(items: Iterable[TableItem]) -> int:
+    """BatchWriteItem in batches of 25, sent WRITERS at a time, unprocessed items retried with exponential backoff
+    and jitter. Returns how many items were written (all of them, or it raises).
+
+    Only for items without a version (fresh inserts, import rows): batches ignore VersionAttribute (PITFALLS).
+    The order between batches is not kept: callers that need "A before B" make two calls.
+    """
+    batches: list[list[dict[str, Any]]] = [[]]
+    for item in items:
+        if len(batches[-1]) == BATCH_WRITE_SIZE:
+            batches.append([])
+        batches[-1].append(item.serialize())
+    batches = [batch for batch in batches if batch]
+    if len(batches) <= 1:
+        return sum(_write_batch(batch) for batch in batches)
+    return sum(_writers().map(_write_batch, batches))
+
+
+WRITERS = 4
+
+
+@lru_cache(maxsize=1)
+def _writers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="batch-write")
+
+
+def _write_batch(put_items: list[dict[str, Any]]) -> int:
+    table = get_settings().table_name
+    # The model's own connection knows the table's schema without a DescribeTable call.
+    writer = TableItem._get_connection()
+    remaining = put_items
+    for attempt in range(MAX_BATCH_ATTEMPTS):
+        data = writer.batch_write_item(put_items=remaining) or {}
+        unprocessed = (data.get("UnprocessedItems") or {}).get(table) or []
+        if not unprocessed:
+            return len(put_items)
+        remaining = [entry["PutRequest"]["Item"] for entry in unprocessed]
+        time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))  # noqa: S311 - jitter, not security
+    raise PutError(f"{len(remaining)} items stayed unprocessed after {MAX_BATCH_ATTEMPTS} attempts")
+
+
+def batch_get(keys_wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableItem]:
+    """BatchGetItem per 100 keys (never one GetItem per row); unprocessed keys are retried by PynamoDB."""
+    found: dict[tuple[str, str], TableItem] = {}
+    unique = list(dict.fromkeys(keys_wanted))
+    for start in range(0, len(unique), BATCH_GET_SIZE):
+        for item in TableItem.batch_get(unique[start : start + BATCH_GET_SIZE]):
+            found[(item.pk, item.sk)] = item
+    return found
