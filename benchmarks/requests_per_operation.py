@@ -59,6 +59,7 @@ class World:
     integration: dict[str, str] = field(default_factory=dict)  # the PM integration of a second practice
     pm_admin: dict[str, str] = field(default_factory=dict)
     pm_patient_id: str = ""
+    import_id: str = ""
 
 
 def claims(role: str, practice_id: str | None = None, **ids: str) -> dict[str, str]:
@@ -409,6 +410,33 @@ def audit_list(world: World) -> Call:
     return Call("GET", f"/patients/{world.patient_id}/audit", None, world.admin, 200)
 
 
+# --- imports (issue 5) ------------------------------------------------------------------------------------------
+
+
+def list_imports(world: World) -> Call:
+    return Call("GET", "/imports", None, world.admin, 200)
+
+
+def read_import(world: World) -> Call:
+    return Call("GET", f"/imports/{world.import_id}", None, world.admin, 200)
+
+
+def list_duplicates(world: World) -> Call:
+    return Call("GET", "/patients/duplicates", None, world.admin, 200)
+
+
+def import_job(world: World) -> str:
+    """An import job of the world's practice, written by the store as the CSV import function does."""
+    from frontdesk.adapters.clock import get_clock
+    from frontdesk.store.imports import ImportJob, create_job
+
+    job = ImportJob(
+        world.practice_id, new_id(), "completed", "bench-imports", "bench.csv", "etag", 10, get_clock().now()
+    )
+    create_job(job)
+    return job.import_id
+
+
 # --- scheduled jobs ----------------------------------------------------------------------------------------------
 
 DUE_REQUESTS = 5  # how many requests each job run finds due
@@ -487,6 +515,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST /patients/{id}/dob-lock/reset", "A38", dob_lock_reset),
     Operation("POST /patients/{id}/merge (small)", "A19", merge, budget=14, note="one page: 4 x 1 + 10"),
     Operation("GET /patients/{id}/audit", "A12", audit_list),
+    Operation("GET /imports", "A29", list_imports),
+    Operation("GET /imports/{id}", "A29", read_import, extra=1, note="read one: +1 row errors"),
+    Operation("GET /patients/duplicates", "A11", list_duplicates),
     Operation(
         "remind job, per reminded request",
         "A39",
@@ -538,6 +569,9 @@ def setup_world() -> World:
     pm = World(practice_id=pm_practice, admin=world.pm_admin)
     world.pm_patient_id = fresh_patient(pm)["patient_id"]
     invoke(pm_locations(world))
+    world.import_id = import_job(world)
+    for _ in range(2):  # a probable duplicate pair (same name and date of birth)
+        fresh_patient(world, first_name="Twin", last_name="Duplicate")
     return world
 
 
