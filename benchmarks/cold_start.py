@@ -59,6 +59,7 @@ def lambda_environment() -> dict[str, str]:
         "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
         "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as the template's Globals
         "PYTHONDONTWRITEBYTECODE": "",
     }
 
@@ -177,6 +178,9 @@ PARTS = (
     "import frontdesk.http",
     "import frontdesk.store.base",
     "import frontdesk.services.patients",
+    "import frontdesk.domain.phones",
+    "import aws_xray_sdk.core",
+    "import importlib.metadata; list(importlib.metadata.distributions())",
 )
 
 

@@ -24,10 +24,19 @@ DATA_MODEL = ROOT / "docs" / "data-model.md"
 class Requests:
     operations: list[str] = field(default_factory=list)
     attempts: int = 0
+    items: list[str] = field(default_factory=list)  # what each GetItem / UpdateItem / PutItem read or wrote
+    per: int = 1  # how many items the counted call handled (a job's requests are compared per item)
 
     @property
     def count(self) -> int:
         return len(self.operations)
+
+    @property
+    def per_item(self) -> float:
+        return self.count / self.per
+
+    def per_text(self) -> str:
+        return f"; {self.count} for {self.per} items" if self.per > 1 else ""
 
     def summary(self) -> str:
         counts = Counter(self.operations)
@@ -53,6 +62,7 @@ def _install() -> None:
             sink: Requests | None = getattr(_local, "sink", None)
             if sink is not None and self.meta.service_model.service_name == "dynamodb":
                 sink.operations.append(operation_name)
+                sink.items.append(f"{operation_name}({item_kind(api_params)})")
                 if not getattr(self, "_bench_attempts_hooked", False):
                     self.meta.events.register("before-send.dynamodb", _count_attempt)
                     self._bench_attempts_hooked = True
@@ -60,6 +70,16 @@ def _install() -> None:
 
         BaseClient._make_api_call = counted  # type: ignore[method-assign]
         _installed = True
+
+
+def item_kind(params: dict[str, Any]) -> str:
+    """The kind of item a single-item request touches: its sort key's first part (`PROFILE`, `CONV`, ...) or the
+    discriminator of a Put; an index query's name. Ids are dropped (they are noise, and may be phone numbers)."""
+    key = params.get("Key") or params.get("Item") or {}
+    sort = key.get("sk", {}).get("S") if isinstance(key, dict) else None
+    if isinstance(sort, str):
+        return sort.split("#", 1)[0]
+    return str(params.get("IndexName", ""))
 
 
 def _count_attempt(**_: Any) -> None:

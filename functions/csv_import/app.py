@@ -6,8 +6,6 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from frontdesk.services import imports
@@ -20,17 +18,29 @@ metrics = Metrics()
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-@event_parser(model=S3Model)
-def lambda_handler(event: S3Model, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     import_id: str | None = None
-    for record in event.Records:
-        if record.s3.object is None:
-            continue
-        found = imports.S3Object(
-            bucket=record.s3.bucket.name,
-            key=unquote_plus(record.s3.object.key),  # S3 URL-encodes keys in events (PITFALLS)
-            size=int(record.s3.object.size or 0),
-            etag=(record.s3.object.eTag or "").strip('"'),
-        )
+    for found in s3_objects(event):
         import_id = imports.start_import(found) or import_id
     return {"import_id": import_id}
+
+
+def s3_objects(event: dict[str, Any]) -> list[imports.S3Object]:
+    """The objects of an S3 ObjectCreated notification, read by hand rather than with pydantic (Powertools' S3Model):
+    pydantic was the biggest part of this function's cold start (docs/performance.md). A record without a bucket
+    name or an object key raises (the invocation fails and is retried), as the model's validation did."""
+    found = []
+    for record in (event or {}).get("Records") or []:
+        s3 = record["s3"]
+        item = s3.get("object")
+        if item is None:
+            continue
+        found.append(
+            imports.S3Object(
+                bucket=str(s3["bucket"]["name"]),
+                key=unquote_plus(str(item["key"])),  # S3 URL-encodes keys in events (PITFALLS)
+                size=int(item.get("size") or 0),
+                etag=str(item.get("eTag") or "").strip('"'),
+            )
+        )
+    return found

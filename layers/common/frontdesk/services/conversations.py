@@ -3,7 +3,7 @@ R-CREATE-3, R-SEC-2)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -104,7 +104,7 @@ def reply(
     practice_id = _practice(caller)
     if not body.strip():
         raise ValidationFailed("The message is empty.", field="body")
-    conversation = _require(practice_id, conversation_id)
+    conversation = _require(practice_id, conversation_id, consistent=True)  # also the first attempt's version
     patient = patients_store.get_patient(practice_id, conversation.patient_id)
     if patient is None:
         raise NotFound("No such conversation.")
@@ -127,8 +127,8 @@ def reply(
         assert patient.cell_phone is not None
         # Sent before the record is written: a failing SMS provider leaves nothing half-written (R-REL-2).
         (sms or get_sms_sender()).send(patient.cell_phone, body, sender=practice.textable_number if practice else None)
-    for _ in range(_ATTEMPTS):
-        current = _require(practice_id, conversation_id, consistent=True)
+    for attempt in range(_ATTEMPTS):
+        current = conversation if attempt == 0 else _require(practice_id, conversation_id, consistent=True)
         actions: list[Any] = [ConversationItem.last_message_at.set(max(filter(None, (current.last_message_at, now))))]
         if not internal:
             actions.append(ConversationItem.last_practice_message_at.set(now))
@@ -232,7 +232,15 @@ def _move(
                 continue
             raise
         routing_store.delete_listings(practice_id, conversation_id, stale[_STALE_IN_TX:])
-        return _require(practice_id, conversation_id, consistent=True)
+        # What the committed transaction wrote (its versioned update added 1): no read-back.
+        return replace(
+            current,
+            status=status,
+            holder_type=holder.type if holder else None,
+            holder_id=holder.id if holder else None,
+            listed_in=tuple(listings),
+            version=current.version + 1,
+        )
     raise Conflict("The conversation is busy; try again.", code="concurrent_update")
 
 

@@ -10,6 +10,8 @@ A failure anywhere before 3 leaves both profiles usable; calling merge again com
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.auth import Principal
 from frontdesk.domain import merge as rules
@@ -70,7 +72,7 @@ def merge_profiles(
         )
     _after_finalize(practice_id, source, target)
     announce(message, now)
-    return require_patient(practice_id, target_id)
+    return replace(plan.target, version=target.version + 1)  # what finalize_merge wrote: no read-back
 
 
 def _check(target: Patient, source: Patient, role: str) -> None:

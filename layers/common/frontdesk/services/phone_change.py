@@ -22,7 +22,7 @@ from frontdesk.services.practices import require_practice
 from frontdesk.store import identity
 from frontdesk.store import patients as patient_store
 from frontdesk.store.identity import PatientChange, StaleWrite
-from frontdesk.store.practices import get_practice
+from frontdesk.store.practices import Practice, get_practice
 
 
 @dataclass(frozen=True)
@@ -250,12 +250,15 @@ def remind_pending(clock: Clock | None = None, sms: SmsSender | None = None) -> 
     """R-PHONE-6: one SMS, to the number on file, when less than 24 hours of a pending request remain."""
     now = (clock or get_clock()).now()
     reminded = 0
+    practices: dict[str, Practice | None] = {}  # one read per practice per run, not one per reminder
     for request in identity.requests_expiring_before(now, now + machine.REMIND_WHEN_LESS_THAN):
         if not machine.needs_reminder(request, now) or not request.old_phone:
             continue
         if not identity.mark_reminded(request):
             continue
-        practice = get_practice(request.practice_id)
+        if request.practice_id not in practices:
+            practices[request.practice_id] = get_practice(request.practice_id)
+        practice = practices[request.practice_id]
         name = practice.name if practice else "Your practice"
         until = iso(request.expires_at)
         body = f"{name}: please confirm or decline the change of your phone number in the app before {until}."
