@@ -95,11 +95,6 @@ def gateway(dynamodb: str, s3: Any) -> Any:
     return Gateway(wiring(), IMPORTS_BUCKET, s3)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="KNOWN DEFECT (docs/reliability.md): probable-duplicate pairs batch-written after a row's transaction are "
-    "lost when the crash falls between them, and the retry skips rows already written; other counts are exact",
-)
 def test_r_rel_2_engine_killed_mid_import_then_redelivered_finishes_exactly(
     gateway: Any, s3: Any, tmp_path: Path
 ) -> None:

@@ -331,8 +331,11 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
     claimed: dict[str, str] = dict(existing["external_ids"])  # external id -> patient, as the rows go by
     actor = actor_for(job.import_id)
 
+    # Every row of the block by its (deterministic) patient id, whether written before a crash or not.
+    block_rows = {_derived_id(job.import_id, row.row, "patient"): row.row for row in valid}
+
     def flush() -> None:
-        _find_duplicates(segment)
+        _find_duplicates(segment, block_rows)
         patient_items: list[Any] = []
         for pending in segment:
             counts.created += 1
@@ -344,7 +347,11 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
             )
         # Row issues first: if the batches stop half-way, a retry finds no profile without its duplicate flag.
         jobs.batch_put([_error_item(job, issue) for issue in issues])
-        jobs.batch_put(patient_items)
+        # Profiles last: a profile is the "row done" mark a retry trusts, so every item of its row (index items,
+        # external id, duplicate pairs) is stored before it; a crash in between leaves rows the retry redoes whole.
+        profiles = [item for item in patient_items if isinstance(item, PatientItem)]
+        jobs.batch_put([item for item in patient_items if not isinstance(item, PatientItem)])
+        jobs.batch_put(profiles)
         segment.clear()
         issues.clear()
 
@@ -415,10 +422,22 @@ def _new_patient(job: ImportJob, row: PatientRow, patient_id: str, now: datetime
     )
 
 
-def _find_duplicates(pending: list[_Pending]) -> None:
+def _find_duplicates(pending: list[_Pending], block_rows: dict[str, int] | None = None) -> None:
     """R-IMPORT-4 / R-CREATE-4: same name and DOB, or same cell phone, as a profile already stored or as an
     earlier row of this block, without the same external id. Stored profiles: two Queries per row, in parallel."""
+    block_rows = block_rows or {}
     found = list(_LOOKUPS.map(_stored_matches, [p.patient for p in pending]))
+
+    # After a crash, index items of this block's later rows may already be stored: on the first attempt they did
+    # not exist yet, so they are no match for an earlier row (and the segment's own rows are matched below).
+    def _earlier(candidate: str, row: int) -> bool:
+        return block_rows.get(candidate, 0) < row and candidate not in own
+
+    own = {p.patient.patient_id for p in pending}
+    found = [
+        ([m for m in names if _earlier(m[0], p.row.row)], [m for m in phones if _earlier(m, p.row.row)])
+        for p, (names, phones) in zip(pending, found, strict=True)
+    ]
     by_name: dict[tuple[str, str, date], list[Patient]] = {}
     by_phone: dict[str, list[Patient]] = {}
     for item, (name_matches, phone_matches) in zip(pending, found, strict=True):
