@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -98,45 +97,10 @@ WORKLOAD: tuple[tuple[int, Callable[[Session], Request]], ...] = (
 @contextmanager
 def runner() -> Iterator[str]:
     """`python -m infra.local` on a free port, as tests/conftest.py starts it."""
-    from infra.local.dynamodb import free_port
+    from infra.local.spawn import runner_process
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "TABLE_NAME")}
-    (ROOT / ".local").mkdir(exist_ok=True)
-    with open(ROOT / ".local" / f"bench-runner-{port}.log", "w") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own runner
-            [sys.executable, "-m", "infra.local", "--port", str(port), "--quiet"],
-            cwd=str(ROOT),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_for(base, process)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_for(base: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the runner exited with {process.returncode}; see .local/bench-runner-*.log")
-        try:
-            if requests.get(f"{base}/_local/config", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError("the runner did not answer in time")
+    with runner_process(ROOT / ".local" / f"bench-runner-{os.getpid()}.log", "--quiet") as base:
+        yield base
 
 
 def drive(base: str, requests: int) -> dict[str, list[float]]:

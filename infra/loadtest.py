@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -185,33 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=12)
     parser.add_argument("--staff", type=int, default=4)
     args = parser.parse_args(argv)
-    process = None
-    base = args.base
-    if base is None:
-        from infra.local.dynamodb import free_port
+    if args.base:
+        report = run(args.base, args.seconds, args.patients, args.staff)
+    else:
+        from infra.local.spawn import runner_process
 
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "TABLE_NAME")}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local", "--port", str(port), "--quiet"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )  # noqa: S603
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/_local/config", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.25)
-    try:
-        report = run(base, args.seconds, args.patients, args.staff)
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
+        with runner_process(ROOT / ".local" / "loadtest-runner.log", "--quiet") as base:
+            report = run(base, args.seconds, args.patients, args.staff)
     print(json.dumps(report, indent=2))
     return 0 if report["errors"] == 0 and report["messages_lost"] == 0 else 1
 

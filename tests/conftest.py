@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,43 +79,10 @@ def s3() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def runner() -> Iterator[str]:
     """`python -m infra.local` exactly as `make run` starts it, on a free port."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "TABLE_NAME")}
-    log = open(ROOT / ".local" / f"runner-{port}.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "infra.local", "--port", str(port), "--quiet"],
-        cwd=str(ROOT),
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base, process)
+    from infra.local.spawn import runner_process
+
+    with runner_process(ROOT / ".local" / f"runner-{os.getpid()}.log", "--quiet") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def _wait_for(base: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the runner exited with {process.returncode}; see .local/runner-*.log")
-        try:
-            if requests.get(f"{base}/_local/config", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError("the runner did not answer in time")
 
 
 @pytest.fixture

@@ -3,19 +3,13 @@ runner whose handlers log at DEBUG, and all of its output is searched for them."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-import requests
 
-from infra.local.dynamodb import free_port
 from tests.support import Api, sign
 
 pytestmark = pytest.mark.e2e
@@ -54,31 +48,11 @@ PHI = [
 
 @pytest.fixture(scope="module")
 def chatty_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Path]]:
-    port = free_port()
+    from infra.local.spawn import runner_process
+
     log_path = tmp_path_factory.mktemp("logs") / "runner.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "TABLE_NAME")}
-    env["POWERTOOLS_LOG_LEVEL"] = "DEBUG"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "infra.local", "--port", str(port)],
-            cwd=str(ROOT),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(f"{base}/_local/config", timeout=1).ok:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.25)
-            yield Api(base), log_path
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    with runner_process(log_path, env={"POWERTOOLS_LOG_LEVEL": "DEBUG"}) as base:
+        yield Api(base), log_path
 
 
 def _foundation_flow(api: Api) -> dict[str, Any]:
