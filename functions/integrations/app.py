@@ -9,10 +9,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from frontdesk.adapters.clock import iso
 from frontdesk.http import Access, caller, error_responses, json_response, make_resolver, ok_response, resolve
+from frontdesk.schemas import ApiModel
 from frontdesk.services import pm as service
 from frontdesk.store.routing import Location
 
@@ -28,22 +29,22 @@ ACCESS: Access = {
 Id = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 
 
-class PmLocationIn(BaseModel):
+class PmLocationIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     location_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]{1,64}$")
     name: str = Field(min_length=1, max_length=200)
 
 
-class PmLocationsIn(BaseModel):
+class PmLocationsIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     items: list[PmLocationIn] = Field(max_length=500)
 
 
-class PmLocationsOut(BaseModel):
+class PmLocationsOut(ApiModel):
     items: list[PmLocationIn]
 
 
-class AppointmentIn(BaseModel):
+class AppointmentIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     patient_id: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=64)
@@ -52,7 +53,7 @@ class AppointmentIn(BaseModel):
     status: Literal["booked", "cancelled"]
 
 
-class AppointmentOut(BaseModel):
+class AppointmentOut(ApiModel):
     appointment_id: str
     patient_id: str
     location_id: str

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from frontdesk.adapters.clock import iso
 from frontdesk.domain.reasons import LABELS
@@ -31,6 +31,7 @@ from frontdesk.http import (
     ok_response,
     resolve,
 )
+from frontdesk.schemas import ApiModel
 from frontdesk.services import intake
 from frontdesk.settings import get_settings
 from frontdesk.store.conversations import Message
@@ -51,7 +52,7 @@ ACCESS: Access = {
 SIGNATURE_HEADER = "x-frontdesk-signature"
 
 
-class PatientMessageIn(BaseModel):
+class PatientMessageIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     body: str = Field(min_length=1, max_length=10_000)
     reason: str | None = Field(default=None, max_length=40)
@@ -59,22 +60,22 @@ class PatientMessageIn(BaseModel):
     channel: Literal["app", "messenger"] = "app"  # extension: which patient surface sent it (docs/api-extensions.md)
 
 
-class PatientMessageOut(BaseModel):
+class PatientMessageOut(ApiModel):
     message_id: str
     reason: str | None
 
 
-class PromptReasonOut(BaseModel):
+class PromptReasonOut(ApiModel):
     reason: str
     label: str
 
 
-class ReasonPromptOut(BaseModel):
+class ReasonPromptOut(ApiModel):
     required: bool
     reasons: list[PromptReasonOut]
 
 
-class PatientMessageView(BaseModel):
+class PatientMessageView(ApiModel):
     message_id: str
     sender: str
     channel: str
@@ -84,17 +85,17 @@ class PatientMessageView(BaseModel):
     created_at: str
 
 
-class PatientConversationOut(BaseModel):
+class PatientConversationOut(ApiModel):
     conversation_id: str
     messages: list[PatientMessageView]
     reason_prompt: ReasonPromptOut
 
 
-class Done(BaseModel):
+class Done(ApiModel):
     status: str
 
 
-class SmsIn(BaseModel):
+class SmsIn(ApiModel):
     model_config = ConfigDict(extra="ignore")  # providers add fields of their own
     provider_message_id: str = Field(min_length=1, max_length=200)
     to: str = Field(min_length=1, max_length=40)
@@ -102,7 +103,7 @@ class SmsIn(BaseModel):
     from_: str = Field(alias="from", min_length=1, max_length=40)
 
 
-class VoicemailIn(BaseModel):
+class VoicemailIn(ApiModel):
     model_config = ConfigDict(extra="ignore")
     provider_message_id: str = Field(min_length=1, max_length=200)
     to: str = Field(min_length=1, max_length=40)
@@ -113,7 +114,7 @@ class VoicemailIn(BaseModel):
     line_type: Literal["cell", "landline"]
 
 
-class WebhookOut(BaseModel):
+class WebhookOut(ApiModel):
     message_id: str
     conversation_id: str
 

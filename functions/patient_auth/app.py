@@ -9,9 +9,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from frontdesk.http import PUBLIC, Access, caller, error_responses, json_response, make_resolver, ok_response, resolve
+from frontdesk.schemas import ApiModel
 from frontdesk.services import identity, login
 
 logger = Logger()
@@ -25,13 +26,13 @@ ACCESS: Access = {
 }
 
 
-class LoginIn(BaseModel):
+class LoginIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     practice_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     phone: str = Field(max_length=40)
 
 
-class LoginAccepted(BaseModel):
+class LoginAccepted(ApiModel):
     status: str
 
 
@@ -39,18 +40,18 @@ class VerifyIn(LoginIn):
     code: str = Field(max_length=12)
 
 
-class SessionOut(BaseModel):
+class SessionOut(ApiModel):
     token: str
     patient_id: str
     dob_verification_required: bool
 
 
-class DobIn(BaseModel):
+class DobIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     date_of_birth: str = Field(max_length=10)
 
 
-class DobResult(BaseModel):
+class DobResult(ApiModel):
     result: str  # verified | reported_different | failed
 
 

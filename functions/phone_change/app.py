@@ -9,14 +9,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.domain.phone_change import PhoneRequest
 from frontdesk.domain.phones import mask_phone
 from frontdesk.http import Access, caller, error_responses, json_response, make_resolver, ok_response, resolve
-from frontdesk.schemas import PatientOut, patient_out
+from frontdesk.schemas import ApiModel, PatientOut, patient_out
 from frontdesk.services import phone_change as service
 
 logger = Logger()
@@ -34,19 +34,19 @@ ACCESS: Access = {
 PatientId = Annotated[str, Path(max_length=64)]
 
 
-class CellPhoneIn(BaseModel):
+class CellPhoneIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     cell_phone: str = Field(max_length=40)
 
 
-class CellPhoneUpdated(BaseModel):
+class CellPhoneUpdated(ApiModel):
     """R-PHONE-1: never logged in, the number changed at once."""
 
     status: str  # updated
     patient: PatientOut
 
 
-class CellPhonePending(BaseModel):
+class CellPhonePending(ApiModel):
     """R-PHONE-2: a verified patient must confirm; nothing changed yet."""
 
     status: str  # pending_confirmation
@@ -54,7 +54,7 @@ class CellPhonePending(BaseModel):
     expires_at: str
 
 
-class RequestOut(BaseModel):
+class RequestOut(ApiModel):
     request_id: str
     status: str
     new_phone_masked: str
@@ -62,22 +62,22 @@ class RequestOut(BaseModel):
     expires_at: str
 
 
-class RequestList(BaseModel):
+class RequestList(ApiModel):
     items: list[RequestOut]
 
 
-class PendingOut(BaseModel):
+class PendingOut(ApiModel):
     request_id: str
     new_phone_masked: str
     expires_at: str
 
 
-class CodeIn(BaseModel):
+class CodeIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(max_length=12)
 
 
-class Done(BaseModel):
+class Done(ApiModel):
     status: str
 
 

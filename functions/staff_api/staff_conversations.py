@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, check_body_size, error_responses, json_response, ok_response
+from frontdesk.schemas import ApiModel
 from frontdesk.services import conversations as service
 from frontdesk.store.conversations import Conversation, Message
 from frontdesk.store.pagination import clamp_limit, decode_token, encode_token
@@ -33,17 +34,17 @@ Limit = Annotated[int | None, Query(ge=1, le=200)]
 NextToken = Annotated[str | None, Query(max_length=2000)]
 
 
-class HolderOut(BaseModel):
+class HolderOut(ApiModel):
     type: str
     id: str | None = None
 
 
-class LabelsOut(BaseModel):
+class LabelsOut(ApiModel):
     reason: str | None = None
     location: str | None = None
 
 
-class CustomListingOut(BaseModel):
+class CustomListingOut(ApiModel):
     conversation_id: str
     patient_id: str
     status: str
@@ -55,19 +56,19 @@ class ListingOut(CustomListingOut):
     labels: LabelsOut
 
 
-class InboxPageOut(BaseModel):
+class InboxPageOut(ApiModel):
     items: list[ListingOut]
     next_token: str | None = None
 
 
-class CustomInboxPageOut(BaseModel):
+class CustomInboxPageOut(ApiModel):
     """R-ROUTE-9: custom shared inboxes show no labels."""
 
     items: list[CustomListingOut]
     next_token: str | None = None
 
 
-class RoutingExplanationOut(BaseModel):
+class RoutingExplanationOut(ApiModel):
     """Extension (docs/api-extensions.md): why a routed message went where it went."""
 
     model_config = ConfigDict(extra="allow")
@@ -84,7 +85,7 @@ class RoutingExplanationOut(BaseModel):
     routed_at: str
 
 
-class MessageOut(BaseModel):
+class MessageOut(ApiModel):
     message_id: str
     sender: str
     channel: str
@@ -100,7 +101,7 @@ class MessageOut(BaseModel):
     created_at: str
 
 
-class ConversationOut(BaseModel):
+class ConversationOut(ApiModel):
     conversation_id: str
     patient_id: str
     status: str
@@ -110,33 +111,33 @@ class ConversationOut(BaseModel):
     next_token: str | None = None
 
 
-class ReplyIn(BaseModel):
+class ReplyIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     body: str = Field(min_length=1, max_length=10_240)
     internal: bool = False
 
 
-class AssignIn(BaseModel):
+class AssignIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     staff_id: str | None = Field(default=None, max_length=64)
     inbox_id: str | None = Field(default=None, max_length=64)
     unassigned: bool = False
 
 
-class StateOut(BaseModel):
+class StateOut(ApiModel):
     conversation_id: str
     status: str
     holder: HolderOut | None
 
 
-class NotificationOut(BaseModel):
+class NotificationOut(ApiModel):
     notification_id: str
     type: str
     conversation_id: str
     created_at: str
 
 
-class NotificationsOut(BaseModel):
+class NotificationsOut(ApiModel):
     items: list[NotificationOut]
     next_token: str | None = None
 

@@ -7,12 +7,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
-from frontdesk.schemas import PatientOut, patient_out
+from frontdesk.schemas import ApiModel, PatientOut, patient_out
 from frontdesk.services import identity, merge
 from frontdesk.services.practices import practice_for_caller
 
@@ -28,30 +28,30 @@ PatientId = Annotated[str, Path(max_length=64)]
 PracticeId = Field(default=None, max_length=64, description="Support only: the practice (support tokens have none).")
 
 
-class DobIn(BaseModel):
+class DobIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     date_of_birth: str = Field(max_length=10)
     practice_id: str | None = PracticeId
 
 
-class SupportIn(BaseModel):
+class SupportIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     practice_id: str | None = PracticeId
 
 
-class MergeIn(BaseModel):
+class MergeIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     source_patient_id: str = Field(min_length=1, max_length=64)
     practice_id: str | None = PracticeId
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(ApiModel):
     at: str
     actor: str
     action: str
 
 
-class AuditPageOut(BaseModel):
+class AuditPageOut(ApiModel):
     items: list[AuditEntryOut]
     next_token: str | None
 

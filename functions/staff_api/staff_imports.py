@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel
 
 from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
+from frontdesk.schemas import ApiModel
 from frontdesk.services import imports as service
 from frontdesk.store.imports import ImportJob, RowError
 from frontdesk.store.pagination import clamp_limit, decode_token, encode_token
@@ -27,14 +27,14 @@ Limit = Annotated[int | None, Query(ge=1, le=200)]
 NextToken = Annotated[str | None, Query(max_length=2048)]
 
 
-class RowErrorOut(BaseModel):
+class RowErrorOut(ApiModel):
     row: int
     field: str
     code: str
     message: str
 
 
-class ImportOut(BaseModel):
+class ImportOut(ApiModel):
     import_id: str
     status: Literal["running", "completed", "failed"]
     source_key: str
@@ -51,17 +51,17 @@ class ImportOut(BaseModel):
     finished_at: str | None
 
 
-class ImportList(BaseModel):
+class ImportList(ApiModel):
     items: list[ImportOut]
     next_token: str | None = None
 
 
-class DuplicateOut(BaseModel):
+class DuplicateOut(ApiModel):
     patient_ids: list[str]
     reason: Literal["same_name_and_dob", "same_cell_phone"]
 
 
-class DuplicateList(BaseModel):
+class DuplicateList(ApiModel):
     items: list[DuplicateOut]
     next_token: str | None = None
 

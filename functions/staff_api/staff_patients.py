@@ -7,11 +7,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
-from frontdesk.schemas import PatientList, PatientOut, patient_out
+from frontdesk.schemas import ApiModel, PatientList, PatientOut, patient_out
 from frontdesk.services import patients as service
 
 router = APIGatewayHttpRouter()
@@ -23,7 +23,7 @@ ACCESS: Access = {
 PatientId = Annotated[str, Path(max_length=64)]
 
 
-class NewPatientIn(BaseModel):
+class NewPatientIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
@@ -34,7 +34,7 @@ class NewPatientIn(BaseModel):
     external_id: str | None = Field(default=None, max_length=64)
 
 
-class PhoneSearch(BaseModel):
+class PhoneSearch(ApiModel):
     model_config = ConfigDict(extra="forbid")
     phone: str = Field(max_length=40)
 

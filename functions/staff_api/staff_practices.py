@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from frontdesk.adapters.clock import iso
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
+from frontdesk.schemas import ApiModel
 from frontdesk.services import practices as service
 
 router = APIGatewayHttpRouter()
@@ -21,7 +22,7 @@ ACCESS: Access = {
 }
 
 
-class NewPractice(BaseModel):
+class NewPractice(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     country: Literal["US"] = "US"
@@ -29,7 +30,7 @@ class NewPractice(BaseModel):
     has_pm_integration: bool = False
 
 
-class PracticeOut(BaseModel):
+class PracticeOut(ApiModel):
     practice_id: str
     name: str
     country: str
@@ -38,7 +39,7 @@ class PracticeOut(BaseModel):
     created_at: str
 
 
-class NewStaff(BaseModel):
+class NewStaff(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=254)
@@ -46,7 +47,7 @@ class NewStaff(BaseModel):
     practice_id: str | None = Field(default=None, max_length=64)
 
 
-class StaffOut(BaseModel):
+class StaffOut(ApiModel):
     staff_id: str
     practice_id: str
     name: str
@@ -55,12 +56,12 @@ class StaffOut(BaseModel):
     created_at: str
 
 
-class NewInbox(BaseModel):
+class NewInbox(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
 
 
-class InboxOut(BaseModel):
+class InboxOut(ApiModel):
     inbox_id: str
     name: str
 

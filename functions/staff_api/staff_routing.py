@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.domain.routing import Settings, Subscriptions
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
+from frontdesk.schemas import ApiModel
 from frontdesk.services import subscriptions as service
 
 router = APIGatewayHttpRouter()
@@ -31,63 +32,63 @@ Extension = Annotated[str, Path(max_length=20, pattern=r"^[0-9*#]{1,20}$")]
 Item = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class RoutingSettingsIO(BaseModel):
+class RoutingSettingsIO(ApiModel):
     model_config = ConfigDict(extra="forbid")
     reasons_enabled: bool
     locations_enabled: bool
 
 
-class RoutingReasonOut(BaseModel):
+class RoutingReasonOut(ApiModel):
     reason: str
     label: str
     subscribers: list[str]
     visible_to_patients: bool
 
 
-class RoutingReasonsOut(BaseModel):
+class RoutingReasonsOut(ApiModel):
     items: list[RoutingReasonOut]
 
 
-class SyncedLocationOut(BaseModel):
+class SyncedLocationOut(ApiModel):
     location_id: str
     name: str
 
 
-class SyncedLocationsOut(BaseModel):
+class SyncedLocationsOut(ApiModel):
     items: list[SyncedLocationOut]
 
 
-class RoutingLocationOut(BaseModel):
+class RoutingLocationOut(ApiModel):
     location_id: str
     name: str
     subscribers: list[str]
 
 
-class RoutingLocationsOut(BaseModel):
+class RoutingLocationsOut(ApiModel):
     items: list[RoutingLocationOut]
 
 
-class SubscriptionsIn(BaseModel):
+class SubscriptionsIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     reasons: list[Item] = Field(default_factory=list, max_length=20)
     locations: list[Item] = Field(default_factory=list, max_length=500)
     inboxes: list[Item] = Field(default_factory=list, max_length=500)
 
 
-class SubscriptionsOut(BaseModel):
+class SubscriptionsOut(ApiModel):
     staff_id: str
     reasons: list[str]
     locations: list[str]
     inboxes: list[str]
 
 
-class ExtensionIn(BaseModel):
+class ExtensionIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(default=None, max_length=40)
     inbox_id: str | None = Field(default=None, max_length=64)
 
 
-class ExtensionOut(BaseModel):
+class ExtensionOut(ApiModel):
     extension: str
     reason: str | None
     inbox_id: str | None

@@ -15,19 +15,20 @@ from pydantic import BaseModel
 
 from frontdesk.auth import Principal
 from frontdesk.errors import ApiError, Forbidden, Unauthenticated, Unavailable, ValidationFailed
+from frontdesk.schemas import ApiModel
 
 logger = Logger()
 
 MAX_BODY_BYTES = 10 * 1024
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(ApiModel):
     code: str
     message: str
     field: str | None = None
 
 
-class ErrorEnvelope(BaseModel):
+class ErrorEnvelope(ApiModel):
     """API.md: every error a client sees has this shape."""
 
     error: ErrorDetail

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from frontdesk.adapters.clock import iso
 from frontdesk.domain.patients import Patient
 
 
-class PatientOut(BaseModel):
+class ApiModel(BaseModel):
+    """The base of every request and response model. Deferred: a model's validator is built the first time a route
+    uses it, not when its module is imported, so a cold start builds only the models of the route it serves (the
+    OpenAPI document is the same: `make openapi` builds them all)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class PatientOut(ApiModel):
     patient_id: str
     first_name: str
     last_name: str
@@ -26,7 +34,7 @@ class PatientOut(BaseModel):
     created_at: str
 
 
-class PatientList(BaseModel):
+class PatientList(ApiModel):
     items: list[PatientOut]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import phonenumbers
-
 from frontdesk.errors import ValidationFailed
 
 
@@ -16,6 +14,9 @@ def normalize_phone(raw: str, country: str = "US", *, field: str = "phone") -> s
     text = (raw or "").strip()
     if not text or len(text) > 40:
         raise InvalidPhone("A valid phone number is required.", field=field)
+    # Imported here (~10 ms, docs/performance.md): many routes of a function never read a phone number.
+    import phonenumbers
+
     try:
         parsed = phonenumbers.parse(text, country)
     except phonenumbers.NumberParseException:
