@@ -11,9 +11,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ConfigDict, Field
 
+import frontdesk.store.base  # noqa: F401 - every route reads the table (why at import: docs/performance.md)
 from frontdesk.http import PUBLIC, Access, caller, error_responses, json_response, make_resolver, ok_response, resolve
 from frontdesk.schemas import ApiModel
-from frontdesk.services import identity, login
 
 logger = Logger()
 tracer = Tracer()
@@ -57,6 +57,8 @@ class DobResult(ApiModel):
 
 @app.post("/patient/login", responses={**ok_response(LoginAccepted, 202), **error_responses()})
 def request_login(body: Annotated[LoginIn, Body()]) -> Response[LoginAccepted]:
+    from frontdesk.services import login  # each route imports its own service (docs/performance.md)
+
     login.request_code(body.practice_id, body.phone)
     # The same answer whether or not the phone is known (no account enumeration).
     return json_response(202, {"status": "code_sent"})
@@ -64,6 +66,8 @@ def request_login(body: Annotated[LoginIn, Body()]) -> Response[LoginAccepted]:
 
 @app.post("/patient/login/verify", responses={**ok_response(SessionOut), **error_responses(429)})
 def verify_login(body: Annotated[VerifyIn, Body()]) -> Response[SessionOut]:
+    from frontdesk.services import login
+
     session = login.verify_code(body.practice_id, body.phone, body.code)
     logger.append_keys(patient_id=session.patient_id)
     return json_response(
@@ -78,6 +82,8 @@ def verify_login(body: Annotated[VerifyIn, Body()]) -> Response[SessionOut]:
 
 @app.post("/patient/dob-verification", responses={**ok_response(DobResult), **error_responses(403, 404, 409)})
 def verify_dob(body: Annotated[DobIn, Body()]) -> Response[DobResult]:
+    from frontdesk.services import identity
+
     who = caller(app)
     assert who.practice_id is not None and who.patient_id is not None
     return json_response(200, {"result": identity.verify_dob(who.practice_id, who.patient_id, body.date_of_birth)})

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import frontdesk.store.base  # noqa: F401 - every route reads the table (why at import: docs/performance.md)
 from frontdesk.http import Access, make_resolver, resolve
 
 logger = Logger()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -13,10 +13,11 @@ from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, check_body_size, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel
-from frontdesk.services import conversations as service
-from frontdesk.store.conversations import Conversation, Message
 from frontdesk.store.pagination import clamp_limit, decode_token, encode_token
-from frontdesk.store.routing import Listing
+
+if TYPE_CHECKING:  # the stores load with the service, in the route that needs them (docs/performance.md)
+    from frontdesk.store.conversations import Conversation, Message
+    from frontdesk.store.routing import Listing
 
 router = APIGatewayHttpRouter()
 ACCESS: Access = {
@@ -192,6 +193,8 @@ def _state(conversation: Conversation) -> dict[str, Any]:
 
 
 def _inbox(inbox: str, limit: int | None, next_token: str | None) -> Response[Any]:
+    from frontdesk.services import conversations as service
+
     who = caller(router)
     page = service.list_inbox(who, inbox, clamp_limit(limit), decode_token(next_token))
     return json_response(
@@ -220,6 +223,8 @@ def custom_inbox(inbox_id: Id, limit: Limit = None, next_token: NextToken = None
 def get_conversation(
     conversation_id: Id, limit: Limit = None, next_token: NextToken = None
 ) -> Response[ConversationOut]:
+    from frontdesk.services import conversations as service
+
     who = caller(router)
     view = service.read_conversation(who, conversation_id, clamp_limit(limit or 200), decode_token(next_token))
     conversation = view.conversation
@@ -240,6 +245,8 @@ def get_conversation(
     responses={**ok_response(MessageOut, 201), **error_responses(403, 404, 409, 413)},
 )
 def post_reply(conversation_id: Id, body: Annotated[ReplyIn, Body()]) -> Response[MessageOut]:
+    from frontdesk.services import conversations as service
+
     who = caller(router)
     check_body_size(router)
     message, at = service.reply(who, conversation_id, body.body, body.internal)
@@ -260,6 +267,8 @@ def post_reply(conversation_id: Id, body: Annotated[ReplyIn, Body()]) -> Respons
     "/conversations/<conversation_id>/assign", responses={**ok_response(StateOut), **error_responses(403, 404, 409)}
 )
 def assign(conversation_id: Id, body: Annotated[AssignIn, Body()]) -> Response[StateOut]:
+    from frontdesk.services import conversations as service
+
     who = caller(router)
     conversation = service.assign(
         who, conversation_id, staff_id=body.staff_id, inbox_id=body.inbox_id, unassigned=body.unassigned
@@ -271,12 +280,16 @@ def assign(conversation_id: Id, body: Annotated[AssignIn, Body()]) -> Response[S
     "/conversations/<conversation_id>/close", responses={**ok_response(StateOut), **error_responses(403, 404, 409)}
 )
 def close(conversation_id: Id) -> Response[StateOut]:
+    from frontdesk.services import conversations as service
+
     who = caller(router)
     return json_response(200, _state(service.close(who, conversation_id)))
 
 
 @router.get("/staff/me/notifications", responses={**ok_response(NotificationsOut), **error_responses(403)})
 def notifications(limit: Limit = None, next_token: NextToken = None) -> Response[NotificationsOut]:
+    from frontdesk.services import conversations as service
+
     who = caller(router)
     items, next_key = service.notifications(who, clamp_limit(limit), decode_token(next_token))
     return json_response(

@@ -13,8 +13,6 @@ from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel, PatientOut, patient_out
-from frontdesk.services import identity, merge
-from frontdesk.services.practices import practice_for_caller
 
 router = APIGatewayHttpRouter()
 SUPPORT = frozenset({"support"})
@@ -60,6 +58,9 @@ class AuditPageOut(ApiModel):
     "/patients/<patient_id>/date-of-birth", responses={**ok_response(PatientOut), **error_responses(403, 404, 409)}
 )
 def change_dob(patient_id: PatientId, body: Annotated[DobIn, Body()]) -> Response[PatientOut]:
+    from frontdesk.services import identity
+    from frontdesk.services.practices import practice_for_caller
+
     who = caller(router)
     practice_id = practice_for_caller(who, body.practice_id)
     return json_response(200, patient_out(identity.change_dob(practice_id, patient_id, body.date_of_birth, who)))
@@ -69,6 +70,9 @@ def change_dob(patient_id: PatientId, body: Annotated[DobIn, Body()]) -> Respons
     "/patients/<patient_id>/dob-lock/reset", responses={**ok_response(PatientOut), **error_responses(403, 404, 409)}
 )
 def reset_dob_lock(patient_id: PatientId, body: Annotated[SupportIn | None, Body()] = None) -> Response[PatientOut]:
+    from frontdesk.services import identity
+    from frontdesk.services.practices import practice_for_caller
+
     who = caller(router)
     practice_id = practice_for_caller(who, body.practice_id if body else None)
     return json_response(200, patient_out(identity.reset_dob_lock(practice_id, patient_id, who)))
@@ -76,6 +80,9 @@ def reset_dob_lock(patient_id: PatientId, body: Annotated[SupportIn | None, Body
 
 @router.post("/patients/<patient_id>/merge", responses={**ok_response(PatientOut), **error_responses(403, 404, 409)})
 def merge_profiles(patient_id: PatientId, body: Annotated[MergeIn, Body()]) -> Response[PatientOut]:
+    from frontdesk.services import merge
+    from frontdesk.services.practices import practice_for_caller
+
     who = caller(router)
     practice_id = practice_for_caller(who, body.practice_id)
     merged = merge.merge_profiles(practice_id, patient_id, body.source_patient_id, who)
@@ -88,6 +95,8 @@ def audit_trail(
     limit: Annotated[int | None, Query()] = None,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response[AuditPageOut]:
+    from frontdesk.services import identity
+
     who = caller(router)
     assert who.practice_id is not None
     page = identity.audit_trail(who.practice_id, patient_id, who, limit, next_token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -12,9 +12,10 @@ from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel
-from frontdesk.services import imports as service
-from frontdesk.store.imports import ImportJob, RowError
 from frontdesk.store.pagination import clamp_limit, decode_token, encode_token
+
+if TYPE_CHECKING:  # the store loads with the service, in the route that needs it (docs/performance.md)
+    from frontdesk.store.imports import ImportJob, RowError
 
 router = APIGatewayHttpRouter()
 ACCESS: Access = {
@@ -83,6 +84,8 @@ def import_out(job: ImportJob, errors: list[RowError]) -> dict[str, Any]:
 @router.get("/imports", responses={**ok_response(ImportList), **error_responses(403)})
 def list_imports(limit: Limit = None, next_token: NextToken = None) -> Response[ImportList]:
     """Newest first; each item's `errors` is empty here: GET /imports/{import_id} lists them."""
+    from frontdesk.services import imports as service
+
     who = caller(router)
     assert who.practice_id is not None
     found, last = service.list_imports(who.practice_id, clamp_limit(limit), decode_token(next_token))
@@ -92,6 +95,8 @@ def list_imports(limit: Limit = None, next_token: NextToken = None) -> Response[
 @router.get("/imports/<import_id>", responses={**ok_response(ImportOut), **error_responses(403, 404)})
 def get_import(import_id: ImportId) -> Response[ImportOut]:
     """Status and counts (progress while running); the first 200 row issues (all are in the report)."""
+    from frontdesk.services import imports as service
+
     who = caller(router)
     assert who.practice_id is not None
     job, errors = service.get_import(who.practice_id, import_id)
@@ -100,6 +105,8 @@ def get_import(import_id: ImportId) -> Response[ImportOut]:
 
 @router.get("/patients/duplicates", responses={**ok_response(DuplicateList), **error_responses(403)})
 def list_duplicates(limit: Limit = None, next_token: NextToken = None) -> Response[DuplicateList]:
+    from frontdesk.services import imports as service
+
     who = caller(router)
     assert who.practice_id is not None
     pairs, last = service.list_duplicates(who.practice_id, clamp_limit(limit), decode_token(next_token))

@@ -12,7 +12,6 @@ from pydantic import ConfigDict, Field
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel, PatientList, PatientOut, patient_out
-from frontdesk.services import patients as service
 
 router = APIGatewayHttpRouter()
 ACCESS: Access = {
@@ -41,6 +40,8 @@ class PhoneSearch(ApiModel):
 
 @router.post("/patients", responses={**ok_response(PatientOut, 201), **error_responses(403, 409)})
 def create_patient(body: Annotated[NewPatientIn, Body()]) -> Response[PatientOut]:
+    from frontdesk.services import patients as service
+
     who = caller(router)
     assert who.practice_id is not None
     patient = service.create_patient(who.practice_id, service.NewPatient(**body.model_dump()), who)
@@ -49,6 +50,8 @@ def create_patient(body: Annotated[NewPatientIn, Body()]) -> Response[PatientOut
 
 @router.get("/patients/<patient_id>", responses={**ok_response(PatientOut), **error_responses(403, 404)})
 def get_patient(patient_id: PatientId) -> Response[PatientOut]:
+    from frontdesk.services import patients as service
+
     who = caller(router)
     assert who.practice_id is not None
     return json_response(200, patient_out(service.read_patient(who.practice_id, patient_id, who)))
@@ -56,6 +59,8 @@ def get_patient(patient_id: PatientId) -> Response[PatientOut]:
 
 @router.post("/patients/search", responses={**ok_response(PatientList), **error_responses(403)})
 def search_patients(body: Annotated[PhoneSearch, Body()]) -> Response[PatientList]:
+    from frontdesk.services import patients as service
+
     who = caller(router)
     assert who.practice_id is not None
     found = service.search_by_phone(who.practice_id, body.phone, who)

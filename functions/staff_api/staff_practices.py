@@ -12,7 +12,6 @@ from pydantic import ConfigDict, Field
 from frontdesk.adapters.clock import iso
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel
-from frontdesk.services import practices as service
 
 router = APIGatewayHttpRouter()
 ACCESS: Access = {
@@ -68,6 +67,8 @@ class InboxOut(ApiModel):
 
 @router.post("/practices", responses={**ok_response(PracticeOut, 201), **error_responses(403, 409)})
 def create_practice(body: Annotated[NewPractice, Body()]) -> Response[PracticeOut]:
+    from frontdesk.services import practices as service
+
     caller(router)
     practice = service.create_practice(body.name, body.country, body.textable_number, body.has_pm_integration)
     return json_response(
@@ -85,6 +86,8 @@ def create_practice(body: Annotated[NewPractice, Body()]) -> Response[PracticeOu
 
 @router.post("/staff", responses={**ok_response(StaffOut, 201), **error_responses(403, 404)})
 def create_staff(body: Annotated[NewStaff, Body()]) -> Response[StaffOut]:
+    from frontdesk.services import practices as service
+
     who = caller(router)
     staff = service.create_staff(who, body.practice_id, body.name, body.email, body.role)
     return json_response(
@@ -102,6 +105,8 @@ def create_staff(body: Annotated[NewStaff, Body()]) -> Response[StaffOut]:
 
 @router.post("/inboxes", responses={**ok_response(InboxOut, 201), **error_responses(403)})
 def create_inbox(body: Annotated[NewInbox, Body()]) -> Response[InboxOut]:
+    from frontdesk.services import practices as service
+
     who = caller(router)
     assert who.practice_id is not None
     inbox = service.create_inbox(who.practice_id, body.name)

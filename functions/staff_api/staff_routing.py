@@ -13,7 +13,6 @@ from frontdesk.auth import STAFF_ROLES
 from frontdesk.domain.routing import Settings, Subscriptions
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel
-from frontdesk.services import subscriptions as service
 
 router = APIGatewayHttpRouter()
 ADMIN = frozenset({"admin"})
@@ -104,28 +103,38 @@ def _subs(staff_id: str, subs: Subscriptions) -> dict[str, Any]:
 
 @router.get("/routing-settings", responses={**ok_response(RoutingSettingsIO), **error_responses(403)})
 def get_settings() -> Response[RoutingSettingsIO]:
+    from frontdesk.services import subscriptions as service
+
     return json_response(200, _settings(service.get_settings(caller(router))))
 
 
 @router.put("/routing-settings", responses={**ok_response(RoutingSettingsIO), **error_responses(403, 409)})
 def put_settings(body: Annotated[RoutingSettingsIO, Body()]) -> Response[RoutingSettingsIO]:
+    from frontdesk.services import subscriptions as service
+
     who = caller(router)
     return json_response(200, _settings(service.put_settings(who, body.reasons_enabled, body.locations_enabled)))
 
 
 @router.get("/routing/reasons", responses={**ok_response(RoutingReasonsOut), **error_responses(403)})
 def reasons() -> Response[RoutingReasonsOut]:
+    from frontdesk.services import subscriptions as service
+
     return json_response(200, {"items": service.reasons(caller(router))})
 
 
 @router.post("/routing/locations/sync", responses={**ok_response(SyncedLocationsOut), **error_responses(403, 409)})
 def sync_locations() -> Response[SyncedLocationsOut]:
+    from frontdesk.services import subscriptions as service
+
     found = service.sync_locations(caller(router))
     return json_response(200, {"items": [{"location_id": loc.location_id, "name": loc.name} for loc in found]})
 
 
 @router.get("/routing/locations", responses={**ok_response(RoutingLocationsOut), **error_responses(403)})
 def locations() -> Response[RoutingLocationsOut]:
+    from frontdesk.services import subscriptions as service
+
     found = service.locations(caller(router))
     return json_response(
         200,
@@ -135,6 +144,8 @@ def locations() -> Response[RoutingLocationsOut]:
 
 @router.get("/staff/<staff_id>/subscriptions", responses={**ok_response(SubscriptionsOut), **error_responses(403, 404)})
 def get_subscriptions(staff_id: StaffId) -> Response[SubscriptionsOut]:
+    from frontdesk.services import subscriptions as service
+
     return json_response(200, _subs(staff_id, service.get_subscriptions(caller(router), staff_id)))
 
 
@@ -142,6 +153,8 @@ def get_subscriptions(staff_id: StaffId) -> Response[SubscriptionsOut]:
     "/staff/<staff_id>/subscriptions", responses={**ok_response(SubscriptionsOut), **error_responses(403, 404, 409)}
 )
 def put_subscriptions(staff_id: StaffId, body: Annotated[SubscriptionsIn, Body()]) -> Response[SubscriptionsOut]:
+    from frontdesk.services import subscriptions as service
+
     who = caller(router)
     subs = service.put_subscriptions(who, staff_id, body.reasons, body.locations, body.inboxes)
     return json_response(200, _subs(staff_id, subs))
@@ -149,6 +162,8 @@ def put_subscriptions(staff_id: StaffId, body: Annotated[SubscriptionsIn, Body()
 
 @router.put("/voicemail-extensions/<extension>", responses={**ok_response(ExtensionOut), **error_responses(403, 404)})
 def put_extension(extension: Extension, body: Annotated[ExtensionIn, Body()]) -> Response[ExtensionOut]:
+    from frontdesk.services import subscriptions as service
+
     who = caller(router)
     mapping = service.put_extension(who, extension, body.reason, body.inbox_id)
     return json_response(200, {"extension": mapping.extension, "reason": mapping.reason, "inbox_id": mapping.inbox_id})
