@@ -7,6 +7,10 @@ layers/common and the layer's requirements installed alone (`pip --target`), run
 The time is taken inside the process around the import only (interpreter start-up is the same for both).
 Samples are interleaved (boto3, f1, f2, ..., boto3, f1, ...) so machine load hits all alike; figures are medians.
 
+The "first request" rows say what deferring imports costs later: the same fresh interpreter imports the handler and
+then answers one representative request (FIRST_REQUESTS), with botocore's API call answered in memory (see
+_FIRST_PROBE): the client is still created and its service model loaded, only the network is left out.
+
 Why a handler is slow: `python -X importtime` (see docs/performance.md for the last breakdown), or
 `.venv/bin/python -m benchmarks.cold_start --explain StaffApiFunction`.
 """
@@ -17,11 +21,23 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import Row, base_python, lambda_site_packages, main, median, row, runs
 from infra.template import ROOT, wiring
 
 TARGET_RATIO = 1.5
+_PRACTICE = {
+    "name": "Uptown Family Care",
+    "country": "US",
+    "textable_number": "(212) 555-0100",
+    "has_pm_integration": False,
+}
+_PATIENT = {"sub": "pat1", "role": "patient", "practice_id": "prac1", "patient_id": "pat1"}
+_STAFF = {"sub": "stf1", "role": "admin", "practice_id": "prac1", "staff_id": "stf1"}
+_INTEGRATION = {"sub": "pm", "role": "integration", "practice_id": "prac1"}
+_LOCATION = {"location_id": "l1", "name": "Uptown"}
+_SMS = {"provider_message_id": "m1", "to": "(212) 555-0100", "from": "(646) 555-0142", "body": "Hello"}
 LAYER_DIR = ROOT / "layers" / "common"
 
 _PROBE = """
@@ -30,6 +46,40 @@ sys.path[:0] = {paths!r}
 started = time.perf_counter()
 import {module}
 print(time.perf_counter() - started)
+"""
+
+
+# One representative request per HTTP function: a route that reads or writes the table and, where the function has
+# one, normalises a phone number (the lazily imported paths are taken). Every read finds nothing, every write succeeds.
+FIRST_REQUESTS: dict[str, tuple[str, str, dict[str, str] | None, dict[str, Any] | None]] = {
+    "StaffApiFunction": ("POST", "/practices", {"sub": "bench", "role": "support"}, _PRACTICE),
+    "PatientAuthFunction": ("POST", "/patient/dob-verification", _PATIENT, {"date_of_birth": "1980-04-02"}),
+    "MessageIntakeFunction": ("POST", "/webhooks/sms", None, _SMS),
+    "PhoneChangeFunction": ("PUT", "/patients/pat1/cell-phone", _STAFF, {"cell_phone": "(646) 555-0142"}),
+    "IntegrationsFunction": ("PUT", "/integrations/pm/locations", _INTEGRATION, {"items": [_LOCATION]}),
+}
+
+_FIRST_PROBE = """
+import json, sys, time
+sys.path[:0] = {paths!r}
+started = time.perf_counter()
+import {module}
+imported = time.perf_counter()
+import botocore.client
+
+def _answer(self, operation, params):  # in memory: reads find nothing, writes succeed
+    return {{"Items": [], "Count": 0, "ScannedCount": 0}} if operation in ("Query", "Scan") else {{}}
+
+botocore.client.BaseClient._make_api_call = _answer
+
+class Context:
+    function_name = "bench"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    aws_request_id = "bench"
+
+answer = {module}.lambda_handler(json.loads({event!r}), Context())
+print("FIRST", imported - started, time.perf_counter() - imported, answer["statusCode"])
 """
 
 
@@ -89,17 +139,62 @@ def handlers() -> dict[str, tuple[str, list[str]]]:
     return found
 
 
-def measure(count: int) -> tuple[list[float], dict[str, list[float]]]:
+def first_request_event(logical_id: str) -> dict[str, Any]:
+    """The HTTP API v2 event of the function's representative request, as API Gateway and the authorizer pass it."""
+    import hashlib
+    import hmac
+    import json
+
+    from infra.local import events
+
+    method, path, claims, body = FIRST_REQUESTS[logical_id]
+    found = events.match_route(wiring().routes, method, path)
+    assert found is not None, f"no route {method} {path}"
+    route, params = found
+    raw = json.dumps(body).encode() if body is not None else b""
+    headers = {"content-type": "application/json"}
+    if claims is None:  # a signed webhook (R-SEC-1)
+        secret = lambda_environment()["WEBHOOK_SECRET"].encode()
+        headers["x-frontdesk-signature"] = "sha256=" + hmac.new(secret, raw, hashlib.sha256).hexdigest()
+    event = events.http_event(route, method, path, "", headers, raw, params)
+    if route.authorized:
+        event["requestContext"]["authorizer"] = {"lambda": claims}
+    return event
+
+
+def _first_sample(logical_id: str) -> tuple[float, float, int]:
+    """(import seconds, first invocation seconds, status) in one fresh interpreter."""
+    import json
+
+    module, paths = handlers()[logical_id]
+    code = _FIRST_PROBE.format(paths=paths, module=module, event=json.dumps(first_request_event(logical_id)))
+    result = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [base_python(), "-S", "-c", code], env=lambda_environment(), cwd=str(ROOT), capture_output=True, text=True
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("FIRST ")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"first request of {logical_id} failed:\n{result.stderr[-2000:]}")
+    _, imported, invoked, status = lines[-1].split()
+    return float(imported), float(invoked), int(status)
+
+
+Samples = dict[str, list[float]]
+
+
+def measure(count: int) -> tuple[list[float], Samples, dict[str, list[tuple[float, float, int]]]]:
     targets = handlers()
     baseline: list[float] = []
-    samples: dict[str, list[float]] = {name: [] for name in targets}
+    samples: Samples = {name: [] for name in targets}
+    first: dict[str, list[tuple[float, float, int]]] = {name: [] for name in FIRST_REQUESTS if name in targets}
     for module, paths in targets.values():  # warm-up: byte-compile once, as the layer ships .pyc
         _sample(module, paths)
     for _ in range(count):
         baseline.append(_sample("boto3", [lambda_site_packages()]))
         for name, (module, paths) in targets.items():
             samples[name].append(_sample(module, paths))
-    return baseline, samples
+        for name in first:
+            first[name].append(_first_sample(name))
+    return baseline, samples, first
 
 
 def without_bytecode(logical_id: str, count: int) -> tuple[float, float]:
@@ -121,7 +216,7 @@ def without_bytecode(logical_id: str, count: int) -> tuple[float, float]:
 
 
 def run() -> list[Row]:
-    baseline, samples = measure(runs(11))
+    baseline, samples, first = measure(runs(11))
     boto3_ms = median(baseline) * 1000
     rows = [row("cold start: import boto3 (baseline)", boto3_ms, "ms")]
     for name, values in samples.items():
@@ -133,6 +228,18 @@ def run() -> list[Row]:
                 "x boto3",
                 f"<= {TARGET_RATIO}x",
                 ratio <= TARGET_RATIO,
+            )
+        )
+    for name, values in first.items():
+        imported, invoked = median([v[0] for v in values]) * 1000, median([v[1] for v in values]) * 1000
+        total = median([v[0] + v[1] for v in values]) * 1000
+        method, path, _, _ = FIRST_REQUESTS[name]
+        rows.append(
+            row(
+                f"first request: {name} import {imported:.0f} + {method} {path} {invoked:.0f} ms"
+                f" (answered {values[-1][2]})",
+                total / boto3_ms,
+                "x boto3",
             )
         )
     if "StaffApiFunction" in samples:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import phonenumbers  # noqa: F401 - every import normalises phones: at INIT, not in the first row (docs/performance.md)
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
