@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # the stores load with the service, in the route that needs t
     from frontdesk.store.conversations import Conversation, Message
     from frontdesk.store.routing import Listing
 
+# Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
+# others (docs/performance.md).
 router = APIGatewayHttpRouter()
 ACCESS: Access = {
     "GET /inboxes/unassigned/conversations": STAFF_ROLES,

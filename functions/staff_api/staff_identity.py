@@ -14,6 +14,8 @@ from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel, PatientOut, patient_out
 
+# Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
+# others (docs/performance.md).
 router = APIGatewayHttpRouter()
 SUPPORT = frozenset({"support"})
 ACCESS: Access = {

@@ -17,6 +17,8 @@ from frontdesk.store.pagination import clamp_limit, decode_token, encode_token
 if TYPE_CHECKING:  # the store loads with the service, in the route that needs it (docs/performance.md)
     from frontdesk.store.imports import ImportJob, RowError
 
+# Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
+# others (docs/performance.md).
 router = APIGatewayHttpRouter()
 ACCESS: Access = {
     "GET /imports": STAFF_ROLES,

@@ -13,6 +13,8 @@ from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel, PatientList, PatientOut, patient_out
 
+# Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
+# others (docs/performance.md).
 router = APIGatewayHttpRouter()
 ACCESS: Access = {
     "POST /patients": STAFF_ROLES,
