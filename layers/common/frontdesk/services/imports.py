@@ -38,16 +38,17 @@ from frontdesk.domain.csv_rows import (
 from frontdesk.domain.patients import Patient
 from frontdesk.settings import get_settings
 from frontdesk.store import imports as jobs
+from frontdesk.store import keys
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store.imports import Counts, ImportJob, RowError
-from frontdesk.store.patients import DuplicatePair, ExternalIdItem, PatientItem
+from frontdesk.store.patients import DuplicatePair, ExternalIdItem, IndexHeadItem, PatientItem
 
 logger = Logger()
 
 IMPORTS_PREFIX = "imports/"
 REPORTS_PREFIX = "import-reports/"
-BLOCK_ROWS = 100  # one BatchGetItem per block; writes go out 25 items at a time (A30)
+BLOCK_ROWS = 250  # look-ups per block, in BatchGetItem pages of 100 keys; writes go out 25 items at a time (A30)
 MAX_HEADER_BYTES = 1024 * 1024
 API_ERRORS_SHOWN = 200
 DUPLICATE_FLAG = ("patient", "probable_duplicate")
@@ -327,6 +328,7 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
     counts.warnings += sum(1 for issue in issues if issue.severity == "warning")
 
     existing = _lookup(job, valid)
+    heads: set[str] = existing["heads"]  # grows with every partition this block writes
     segment: list[_Pending] = []
     claimed: dict[str, str] = dict(existing["external_ids"])  # external id -> patient, as the rows go by
     actor = actor_for(job.import_id)
@@ -335,7 +337,7 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
     block_rows = {_derived_id(job.import_id, row.row, "patient"): row.row for row in valid}
 
     def flush() -> None:
-        _find_duplicates(segment, block_rows)
+        _find_duplicates(segment, heads, block_rows)
         patient_items: list[Any] = []
         for pending in segment:
             counts.created += 1
@@ -343,8 +345,9 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
                 counts.duplicates += 1
                 issues.append(_duplicate_issue(pending))
             patient_items += patients_store.new_patient_items(
-                pending.patient, actor=actor, duplicates=pending.duplicates
+                pending.patient, actor=actor, duplicates=pending.duplicates, heads_present=heads
             )
+            heads.update(patients_store.index_partitions(pending.patient))
         # Row issues first: if the batches stop half-way, a retry finds no profile without its duplicate flag.
         jobs.batch_put([_error_item(job, issue) for issue in issues])
         # Profiles last: a profile is the "row done" mark a retry trusts, so every item of its row (index items,
@@ -371,7 +374,7 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
             # R-IMPORT-2: a known external id updates that patient (versioned, never a batch write).
             flush()
             counts.updated += 1
-            update_issues = _update_existing(job, row, owner, now)
+            update_issues = _update_existing(job, row, owner, now, heads)
             counts.warnings += len(update_issues)
             issues.extend(update_issues)
             continue
@@ -387,15 +390,22 @@ def _error_item(job: ImportJob, issue: RowIssue) -> Any:
 
 
 def _lookup(job: ImportJob, rows: list[PatientRow]) -> dict[str, Any]:
-    """A30: one BatchGetItem per block for external-id claims and the rows' own (deterministic) profiles."""
+    """A30: BatchGetItem per block for external-id claims, the rows' own (deterministic) profiles and the heads of
+    their phone and name+DOB index partitions (only a partition with a head can hold a probable duplicate)."""
     wanted: list[tuple[str, str]] = []
     for row in rows:
         wanted.append(PatientItem.key(job.practice_id, _derived_id(job.import_id, row.row, "patient")))
         if row.external_id:
             wanted.append(ExternalIdItem.key(job.practice_id, row.external_id))
+        numbers = [number for number in (row.cell_phone, row.landline) if number]
+        partitions = patients_store.partitions_of(
+            job.practice_id, row.first_name, row.last_name, row.date_of_birth, numbers
+        )
+        wanted += [IndexHeadItem.key(partition) for partition in partitions]
     found = jobs.batch_get(wanted)
     profiles = {(i.practice_id, i.patient_id) for i in found.values() if isinstance(i, PatientItem)}
     external_ids = {i.pk.rsplit("#EXTID#", 1)[1]: i.patient_id for i in found.values() if isinstance(i, ExternalIdItem)}
+    heads = {i.pk for i in found.values() if isinstance(i, IndexHeadItem)}
     flagged: set[int] = set()
     done_rows = [r.row for r in rows if (job.practice_id, _derived_id(job.import_id, r.row, "patient")) in profiles]
     if done_rows:  # only on a retry: which of the rows already written were flagged as duplicates
@@ -403,7 +413,7 @@ def _lookup(job: ImportJob, rows: list[PatientRow]) -> dict[str, Any]:
             jobs.ImportErrorItem.key(job.practice_id, job.import_id, row, *DUPLICATE_FLAG): row for row in done_rows
         }
         flagged = {flag_keys[key] for key in jobs.batch_get(flag_keys)}
-    return {"profiles": profiles, "external_ids": external_ids, "flagged": flagged}
+    return {"profiles": profiles, "external_ids": external_ids, "flagged": flagged, "heads": heads}
 
 
 def _new_patient(job: ImportJob, row: PatientRow, patient_id: str, now: datetime) -> Patient:
@@ -422,11 +432,12 @@ def _new_patient(job: ImportJob, row: PatientRow, patient_id: str, now: datetime
     )
 
 
-def _find_duplicates(pending: list[_Pending], block_rows: dict[str, int] | None = None) -> None:
+def _find_duplicates(pending: list[_Pending], heads: set[str], block_rows: dict[str, int] | None = None) -> None:
     """R-IMPORT-4 / R-CREATE-4: same name and DOB, or same cell phone, as a profile already stored or as an
-    earlier row of this block, without the same external id. Stored profiles: two Queries per row, in parallel."""
+    earlier row of this block, without the same external id. Stored profiles: a Query per partition that has a
+    head (most rows have none), in parallel."""
     block_rows = block_rows or {}
-    found = list(_LOOKUPS.map(_stored_matches, [p.patient for p in pending]))
+    found = list(_LOOKUPS.map(lambda patient: _stored_matches(patient, heads), [p.patient for p in pending]))
 
     # After a crash, index items of this block's later rows may already be stored: on the first attempt they did
     # not exist yet, so they are no match for an earlier row (and the segment's own rows are matched below).
@@ -457,12 +468,13 @@ def _find_duplicates(pending: list[_Pending], block_rows: dict[str, int] | None 
             by_phone.setdefault(patient.cell_phone, []).append(patient)
 
 
-def _stored_matches(patient: Patient) -> tuple[list[tuple[str, str | None]], list[str]]:
-    names = patients_store.patient_ids_by_name_dob(
-        patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth.isoformat()
-    )
+def _stored_matches(patient: Patient, heads: set[str]) -> tuple[list[tuple[str, str | None]], list[str]]:
+    first, last, dob = patient.first_name, patient.last_name, patient.date_of_birth.isoformat()
+    names: list[tuple[str, str | None]] = []
+    if keys.name_dob_pk(patient.practice_id, first, last, dob) in heads:
+        names = patients_store.patient_ids_by_name_dob(patient.practice_id, first, last, dob)
     phones: list[str] = []
-    if patient.cell_phone:
+    if patient.cell_phone and keys.phone_pk(patient.practice_id, patient.cell_phone) in heads:
         phones = [
             pid
             for pid, line_type, _ in patients_store.patient_ids_by_phone(patient.practice_id, patient.cell_phone)
@@ -479,7 +491,9 @@ def _duplicate_issue(pending: _Pending) -> RowIssue:
     return RowIssue(pending.row.row, *DUPLICATE_FLAG, message, "warning")
 
 
-def _update_existing(job: ImportJob, row: PatientRow, patient_id: str, now: datetime) -> list[RowIssue]:
+def _update_existing(
+    job: ImportJob, row: PatientRow, patient_id: str, now: datetime, heads: set[str]
+) -> list[RowIssue]:
     """R-IMPORT-2: a row whose external id is known updates that patient: versioned writes, never batches
     (PITFALLS), re-read and retried when another writer got there first (R-REL-2)."""
     for _ in range(5):
@@ -492,6 +506,7 @@ def _update_existing(job: ImportJob, row: PatientRow, patient_id: str, now: date
         if patients_store.update_patient_versioned(
             current, changed, actor=actor_for(job.import_id), action="patient.import_update", at=now
         ):
+            heads.update(patients_store.index_partitions(changed))
             return issues
     raise RuntimeError("the profile kept changing during the import")
 

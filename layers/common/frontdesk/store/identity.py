@@ -32,6 +32,7 @@ from frontdesk.store.patients import (
     PhoneIndexItem,
     audit_item,
     duplicate_pair_item,
+    index_head_item,
     name_dob_item,
     phone_index_item,
 )
@@ -211,6 +212,7 @@ def _reindex_dob(tx: TransactWrite, before: Patient, after: Patient) -> None:
     if before.date_of_birth != after.date_of_birth:
         tx.delete(name_dob_item(before))
         tx.save(name_dob_item(after))
+        tx.save(index_head_item(after.practice_id, name_dob_item(after).pk))
 
 
 def _reindex_cell(tx: TransactWrite, before: Patient, after: Patient) -> None:
@@ -219,6 +221,7 @@ def _reindex_cell(tx: TransactWrite, before: Patient, after: Patient) -> None:
             tx.delete(phone_index_item(before, before.cell_phone, "cell"))
         if after.cell_phone:
             tx.save(phone_index_item(after, after.cell_phone, "cell"))
+            tx.save(index_head_item(after.practice_id, keys.phone_pk(after.practice_id, after.cell_phone)))
 
 
 @dataclass

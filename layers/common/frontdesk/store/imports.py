@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
@@ -327,21 +327,23 @@ def batch_put(items: Iterable[TableItem]) -> int:
     """BatchWriteItem in batches of 25, sent WRITERS at a time, unprocessed items retried with exponential backoff
     and jitter. Returns how many items were written (all of them, or it raises).
 
+    Each batch goes out as soon as it is serialized, so serializing the next batch overlaps writing this one.
     Only for items without a version (fresh inserts, import rows): batches ignore VersionAttribute (PITFALLS).
     The order between batches is not kept: callers that need "A before B" make two calls.
     """
-    batches: list[list[dict[str, Any]]] = [[]]
+    pending: list[Future[int]] = []
+    batch: list[dict[str, Any]] = []
     for item in items:
-        if len(batches[-1]) == BATCH_WRITE_SIZE:
-            batches.append([])
-        batches[-1].append(item.serialize())
-    batches = [batch for batch in batches if batch]
-    if len(batches) <= 1:
-        return sum(_write_batch(batch) for batch in batches)
-    return sum(_writers().map(_write_batch, batches))
+        batch.append(item.serialize())
+        if len(batch) == BATCH_WRITE_SIZE:
+            pending.append(_writers().submit(_write_batch, batch))
+            batch = []
+    if batch:
+        pending.append(_writers().submit(_write_batch, batch))
+    return sum(future.result() for future in pending)
 
 
-WRITERS = 4
+WRITERS = 8
 
 
 @lru_cache(maxsize=1)
@@ -365,10 +367,11 @@ def _write_batch(put_items: list[dict[str, Any]]) -> int:
 
 
 def batch_get(keys_wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableItem]:
-    """BatchGetItem per 100 keys (never one GetItem per row); unprocessed keys are retried by PynamoDB."""
-    found: dict[tuple[str, str], TableItem] = {}
+    """BatchGetItem per 100 keys, the pages in parallel (never one GetItem per row); unprocessed keys are retried
+    by PynamoDB."""
     unique = list(dict.fromkeys(keys_wanted))
-    for start in range(0, len(unique), BATCH_GET_SIZE):
-        for item in TableItem.batch_get(unique[start : start + BATCH_GET_SIZE]):
-            found[(item.pk, item.sk)] = item
+    pages = [unique[start : start + BATCH_GET_SIZE] for start in range(0, len(unique), BATCH_GET_SIZE)]
+    found: dict[tuple[str, str], TableItem] = {}
+    for items in _writers().map(lambda page: list(TableItem.batch_get(page)), pages):
+        found.update({(item.pk, item.sk): item for item in items})
     return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -86,6 +86,18 @@ class NameDobItem(TableItem, discriminator="NameDob"):
     @staticmethod
     def key(practice_id: str, first: str, last: str, dob_iso: str, patient_id: str) -> tuple[str, str]:
         return keys.name_dob_pk(practice_id, first, last, dob_iso), f"PATIENT#{patient_id}"
+
+
+class IndexHeadItem(TableItem, discriminator="IndexHead"):
+    """Put beside every PhoneIndex and NameDob entry and never deleted, so a partition without a head has no
+    entries: an import asks for its rows' heads in one BatchGetItem and Queries only the partitions that have one
+    (A30), instead of two Queries per row."""
+
+    practice_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(partition: str) -> tuple[str, str]:
+        return partition, "HEAD"
 
 
 class DuplicatePairItem(TableItem, discriminator="DuplicatePair"):
@@ -212,6 +224,22 @@ def name_dob_item(patient: Patient) -> NameDobItem:
     )
 
 
+def index_partitions(patient: Patient) -> list[str]:
+    """The PhoneIndex and NameDob partitions holding the patient's entries (each must have its head)."""
+    numbers = ([patient.cell_phone] if patient.cell_phone else []) + list(patient.landlines)
+    return partitions_of(patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth, numbers)
+
+
+def partitions_of(practice_id: str, first: str, last: str, dob: date, numbers: list[str]) -> list[str]:
+    partitions = [keys.name_dob_pk(practice_id, first, last, dob.isoformat())]
+    partitions += [keys.phone_pk(practice_id, number) for number in numbers]
+    return list(dict.fromkeys(partitions))
+
+
+def index_head_item(practice_id: str, partition: str) -> IndexHeadItem:
+    return IndexHeadItem(*IndexHeadItem.key(partition), practice_id=practice_id)
+
+
 def duplicate_pair_item(practice_id: str, a: str, b: str, reason: str, at: datetime) -> DuplicatePairItem:
     pk, sk = DuplicatePairItem.key(practice_id, a, b)
     return DuplicatePairItem(pk, sk, practice_id=practice_id, patient_ids=sorted((a, b)), reason=reason, created_at=at)
@@ -262,6 +290,8 @@ def _create_transaction(patient: Patient, actor: str, duplicates: list[Duplicate
             claim = ExternalIdItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id)
             tx.save(claim, condition=ExternalIdItem.pk.does_not_exist())
         tx.save(name_dob_item(patient))
+        for partition in index_partitions(patient):
+            tx.save(index_head_item(patient.practice_id, partition))
         for pair in duplicates:
             first, second = pair.patient_ids
             tx.save(duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at))
@@ -348,8 +378,11 @@ def list_duplicates(practice_id: str, limit: int, start_key: dict | None) -> tup
 # ---------- imports (issue 5): the same items create_patient writes, for batch writes ----------
 
 
-def new_patient_items(patient: Patient, *, actor: str, duplicates: list[DuplicatePair]) -> list[TableItem]:
-    """Exactly what create_patient writes, as items for BatchWriteItem (fresh inserts only: PITFALLS).
+def new_patient_items(
+    patient: Patient, *, actor: str, duplicates: list[DuplicatePair], heads_present: Container[str] = ()
+) -> list[TableItem]:
+    """Exactly what create_patient writes, as items for BatchWriteItem (fresh inserts only: PITFALLS), less the
+    index heads the caller knows are stored already (rewriting one would cost a write for nothing).
 
     Profile and conversation start at version 1, as a transactional create leaves them.
     """
@@ -366,6 +399,7 @@ def new_patient_items(patient: Patient, *, actor: str, duplicates: list[Duplicat
         pk, sk = ExternalIdItem.key(patient.practice_id, patient.external_id)
         items.append(ExternalIdItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id))
     items.append(name_dob_item(patient))
+    items += [index_head_item(patient.practice_id, p) for p in index_partitions(patient) if p not in heads_present]
     for pair in duplicates:
         first, second = pair.patient_ids
         items.append(duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at))
@@ -381,6 +415,8 @@ def update_patient_versioned(old: Patient, new: Patient, *, actor: str, action: 
     try:
         with transaction() as tx:
             tx.save(to_item(new))  # PynamoDB adds `version = <read version>` and increments it
+            for partition in set(index_partitions(new)) - set(index_partitions(old)):
+                tx.save(index_head_item(new.practice_id, partition))
             if old.cell_phone != new.cell_phone:
                 if old.cell_phone:
                     tx.delete(phone_index_item(old, old.cell_phone, "cell"))
