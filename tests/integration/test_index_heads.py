@@ -84,3 +84,26 @@ def test_every_phone_and_name_dob_partition_has_its_head(gateway: Any) -> None:
     heads = {i["pk"]["S"] for i in items if i["type"]["S"] == "IndexHead"}
     assert len(entries) >= 4
     assert entries <= heads
+
+
+def test_the_backfill_gives_partitions_written_before_heads_existed_their_head(gateway: Any) -> None:
+    from frontdesk.cli import main
+    from frontdesk.store.patients import IndexHeadItem
+
+    practice, admin = _practice()
+    cell = unique_phone()
+    _create(admin, "Early", "1955-05-05", cell_phone=cell)
+    # Given a table from before heads: the partitions' entries without their heads
+    old = [i for i in items_of(practice) if i["type"]["S"] == "IndexHead"]
+    for head in old:
+        IndexHeadItem(head["pk"]["S"], "HEAD").delete()
+    before = job(
+        practice, upload(gateway, practice, HEADER + f"Early,Lopez,1955-05-05,{_national(cell)},,,\n", "a.csv")
+    )
+    assert before.counts.duplicates == 0  # the import cannot see them
+    # When the backfill runs
+    assert main(["backfill-index-heads"]) == 0
+    # Then every partition has its head again and the next import finds the duplicate
+    assert {i["pk"]["S"] for i in items_of(practice) if i["type"]["S"] == "IndexHead"} >= {h["pk"]["S"] for h in old}
+    after = job(practice, upload(gateway, practice, HEADER + "Early,Lopez,1955-05-05,,,,\n", "b.csv"))
+    assert after.counts.duplicates == 1

@@ -1,4 +1,5 @@
 """`frontdesk import FILE --practice ID`: uploads a CSV to the imports bucket and follows the job to its end.
+`frontdesk backfill-index-heads`: a one-off maintenance step (docs/data-model.md, IndexHead).
 
 By default it talks to the local runner (http://127.0.0.1:3000): the bucket comes from GET /_local/config and
 a staff token from POST /_local/tokens. Against AWS give --bucket (the upload uses your AWS credentials),
@@ -164,7 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     importer.add_argument("--api", default=os.environ.get("FRONTDESK_API", DEFAULT_API))
     importer.add_argument("--bucket", default=os.environ.get("FRONTDESK_IMPORTS_BUCKET"), help="AWS: the bucket")
     importer.add_argument("--token", default=os.environ.get("FRONTDESK_TOKEN"), help="AWS: a staff bearer token")
+    commands.add_parser(
+        "backfill-index-heads",
+        help="once, after deploying over a table written before index heads existed (docs/data-model.md); "
+        "uses TABLE_NAME and your AWS credentials",
+    )
     args = parser.parse_args(argv)
+    if args.command == "backfill-index-heads":
+        from frontdesk.store.patients import backfill_index_heads
+
+        print(f"{backfill_index_heads()} index heads written")
+        return 0
     if not args.file.is_file():
         parser.error(f"no such file: {args.file}")
     job = run_import(args.file, args.practice, args.api, bucket=args.bucket, token=args.token)
