@@ -7,6 +7,10 @@ It always lets the request through to the route's function, with either the veri
 
 from __future__ import annotations
 
+import frontdesk.startup  # first: no garbage collection while the handler imports
+
+# isort: split
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -40,3 +44,6 @@ def _authorization_header(event: dict[str, Any]) -> str | None:
         if name.lower() == "authorization":
             return str(value)
     return None
+
+
+frontdesk.startup.done()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import frontdesk.startup  # first: no garbage collection while the handler imports
+
+# isort: split
+
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -45,3 +49,6 @@ def s3_objects(event: dict[str, Any]) -> list[imports.S3Object]:
             )
         )
     return found
+
+
+frontdesk.startup.done()

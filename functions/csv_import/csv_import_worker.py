@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import frontdesk.startup  # first: no garbage collection while the handler imports
+
+# isort: split
+
 import json
 from typing import Any
 
@@ -29,3 +33,6 @@ def process_record(record: SQSRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A failed chunk goes back to the queue alone (ReportBatchItemFailures); processing it again is idempotent.
     return process_partial_response(event=event, record_handler=process_record, processor=processor, context=context)
+
+
+frontdesk.startup.done()

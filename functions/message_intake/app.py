@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import frontdesk.startup  # first: no garbage collection while the handler imports
+
+# isort: split
+
 import base64
 import hashlib
 import hmac
@@ -248,3 +252,6 @@ def _pre_checks(event: dict[str, Any]) -> dict[str, Any] | None:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _pre_checks(event) or resolve(app, ACCESS, event, context)
+
+
+frontdesk.startup.done()

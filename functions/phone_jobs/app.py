@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import frontdesk.startup  # first: no garbage collection while the handler imports
+
+# isort: split
+
 from collections.abc import Callable
 from typing import Any
 
@@ -35,3 +39,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=result.get(counted, 0))
     logger.info("job done", extra={"job": job, **result})
     return result
+
+
+frontdesk.startup.done()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import frontdesk.startup  # first: no garbage collection while the handler imports
+
+# isort: split
+
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -65,3 +69,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not routed.already_routed:
         metrics.add_metric(name="MessageRouted", unit=MetricUnit.Count, value=1)
     return {"message_id": routed.message_id, "already_routed": routed.already_routed}
+
+
+frontdesk.startup.done()

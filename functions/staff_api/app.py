@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import frontdesk.startup  # first: no garbage collection while the handler imports
+
+# isort: split
+
 from typing import Any
 
 import staff_conversations
@@ -32,3 +36,6 @@ for routes in (staff_practices, staff_patients, staff_identity, staff_conversati
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolve(app, ACCESS, event, context)
+
+
+frontdesk.startup.done()
