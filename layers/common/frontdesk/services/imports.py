@@ -288,10 +288,12 @@ def process_chunk(task: ChunkTask, *, objects: S3ObjectStore | None = None, cloc
         numbered = enumerate(records(stream, strip_bom=task.start == 0), start=task.first_row)
         counts = Counts()
         the_clock = clock or get_clock()
+        profiles_written: Callable[[], int] = lambda: 0  # noqa: E731
         while block := list(islice(numbered, BLOCK_ROWS)):
-            block_counts = _process_block(job, block, country, the_clock.now())
+            block_counts, profiles_written = _process_block(job, block, country, the_clock.now(), profiles_written)
             counts.add(block_counts)
             jobs.add_progress(task.practice_id, task.import_id, block_counts)
+        profiles_written()
         jobs.complete_chunk(task.practice_id, task.import_id, task.chunk, counts, the_clock.now())
     finish_if_done(task.practice_id, task.import_id, objects=objects, clock=clock)
 
@@ -303,9 +305,19 @@ class _Pending:
     duplicates: list[DuplicatePair]
 
 
-def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], country: str, now: datetime) -> Counts:
+def _process_block(
+    job: ImportJob,
+    block: list[tuple[int, list[str] | None]],
+    country: str,
+    now: datetime,
+    earlier_profiles: Callable[[], int],
+) -> tuple[Counts, Callable[[], int]]:
     """Rows in file order, with the effect of one-row-at-a-time processing whatever the block or chunk cuts:
-    new rows are written in batches, and a row that updates a patient first flushes the rows before it."""
+    new rows are written in batches, and a row that updates a patient first flushes the rows before it.
+
+    The block's last profiles are still being written when it returns (the caller waits for them): the next block
+    reads and looks up its rows meanwhile, and waits for them before it writes anything or reads a profile, so a
+    block's items are never stored before the previous block's "row done" marks."""
     counts = Counts()
     issues: list[RowIssue] = []
     valid: list[PatientRow] = []
@@ -336,7 +348,8 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
     # Every row of the block by its (deterministic) patient id, whether written before a crash or not.
     block_rows = {_derived_id(job.import_id, row.row, "patient"): row.row for row in valid}
 
-    def flush() -> None:
+    def flush(last: bool = False) -> Callable[[], int]:
+        earlier_profiles()
         _find_duplicates(segment, heads, block_rows)
         patient_items: list[Any] = []
         for pending in segment:
@@ -354,9 +367,13 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
         # external id, duplicate pairs) is stored before it; a crash in between leaves rows the retry redoes whole.
         profiles = [item for item in patient_items if isinstance(item, PatientItem)]
         jobs.batch_put([item for item in patient_items if not isinstance(item, PatientItem)])
-        jobs.batch_put(profiles)
+        profiles_written = jobs.start_batch_put(profiles)
         segment.clear()
         issues.clear()
+        if last:
+            return profiles_written
+        profiles_written()
+        return lambda: 0
 
     for row in valid:
         own_id = _derived_id(job.import_id, row.row, "patient")
@@ -381,8 +398,8 @@ def _process_block(job: ImportJob, block: list[tuple[int, list[str] | None]], co
         if row.external_id:
             claimed[row.external_id] = own_id
         segment.append(_Pending(row, _new_patient(job, row, own_id, now), []))
-    flush()
-    return counts
+    profiles_written = flush(last=True)
+    return counts, profiles_written
 
 
 def _error_item(job: ImportJob, issue: RowIssue) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -327,10 +327,15 @@ def batch_put(items: Iterable[TableItem]) -> int:
     """BatchWriteItem in batches of 25, sent WRITERS at a time, unprocessed items retried with exponential backoff
     and jitter. Returns how many items were written (all of them, or it raises).
 
-    Each batch goes out as soon as it is serialized, so serializing the next batch overlaps writing this one.
     Only for items without a version (fresh inserts, import rows): batches ignore VersionAttribute (PITFALLS).
     The order between batches is not kept: callers that need "A before B" make two calls.
     """
+    return start_batch_put(items)()
+
+
+def start_batch_put(items: Iterable[TableItem]) -> Callable[[], int]:
+    """batch_put that returns once every batch is on its way: call the result to wait for them (it raises what a
+    batch raised). Each batch goes out as soon as it is serialized, so serializing the next overlaps writing it."""
     pending: list[Future[int]] = []
     batch: list[dict[str, Any]] = []
     for item in items:
@@ -340,7 +345,7 @@ def batch_put(items: Iterable[TableItem]) -> int:
             batch = []
     if batch:
         pending.append(_writers().submit(_write_batch, batch))
-    return sum(future.result() for future in pending)
+    return lambda: sum(future.result() for future in pending)
 
 
 WRITERS = 8
