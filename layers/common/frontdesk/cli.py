@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.command == "backfill-index-heads":
-        from frontdesk.store.patients import backfill_index_heads
+        from infra.maintenance import backfill_index_heads  # the dev install's, not the layer's: not for Lambda
 
         print(f"{backfill_index_heads()} index heads written")
         return 0

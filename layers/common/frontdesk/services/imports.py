@@ -288,7 +288,7 @@ def process_chunk(task: ChunkTask, *, objects: S3ObjectStore | None = None, cloc
         numbered = enumerate(records(stream, strip_bom=task.start == 0), start=task.first_row)
         counts = Counts()
         the_clock = clock or get_clock()
-        profiles_written: Callable[[], int] = lambda: 0  # noqa: E731
+        profiles_written = _nothing_in_flight
         while block := list(islice(numbered, BLOCK_ROWS)):
             block_counts, profiles_written = _process_block(job, block, country, the_clock.now(), profiles_written)
             counts.add(block_counts)
@@ -296,6 +296,10 @@ def process_chunk(task: ChunkTask, *, objects: S3ObjectStore | None = None, cloc
         profiles_written()
         jobs.complete_chunk(task.practice_id, task.import_id, task.chunk, counts, the_clock.now())
     finish_if_done(task.practice_id, task.import_id, objects=objects, clock=clock)
+
+
+def _nothing_in_flight() -> int:
+    return 0
 
 
 @dataclass
@@ -373,7 +377,7 @@ def _process_block(
         if last:
             return profiles_written
         profiles_written()
-        return lambda: 0
+        return _nothing_in_flight
 
     for row in valid:
         own_id = _derived_id(job.import_id, row.row, "patient")

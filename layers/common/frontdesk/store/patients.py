@@ -434,15 +434,3 @@ def update_patient_versioned(old: Patient, new: Patient, *, actor: str, action: 
             return False
         raise
     return True
-
-
-def backfill_index_heads() -> int:
-    """Maintenance, never on a request path: a head for every PhoneIndex and NameDob partition of a table written
-    before heads existed (docs/data-model.md). A Scan, then batch puts; safe to run again. Returns the heads put."""
-    from frontdesk.store.imports import batch_put
-
-    partitions: dict[str, str] = {}
-    condition = TableItem.item_type.is_in(PhoneIndexItem, NameDobItem)
-    for item in TableItem.scan(condition, attributes_to_get=["pk", "sk", "practice_id", "type"]):
-        partitions.setdefault(item.pk, str(getattr(item, "practice_id", "")))
-    return batch_put(index_head_item(practice_id, partition) for partition, practice_id in partitions.items())
