@@ -344,3 +344,34 @@ def test_r_rel_2_an_import_update_does_not_lose_a_concurrent_change(gateway, mon
     profile = real_get(practice, next(i for i in items_of(practice) if i["type"]["S"] == "Patient")["patient_id"]["S"])
     assert profile is not None
     assert (profile.location, profile.email, profile.version) == ("Manhattan", "ana@example.org", 3)
+
+
+def test_r_import_2_a_row_updating_a_patient_of_the_previous_block_waits_for_its_profile(gateway, monkeypatch):
+    """The next block is read while the last block's profiles are still being written: a row that updates one of
+    them must find it (an update, not 'the matching profile is gone')."""
+    import time
+
+    from frontdesk.services import imports
+    from frontdesk.store import imports as job_store
+
+    real_write = job_store._write_batch
+
+    def slow_profiles(put_items: list[dict[str, Any]]) -> int:
+        if any(item["type"]["S"] == "Patient" for item in put_items):
+            time.sleep(1.0)  # profiles still in flight when the next block starts
+        return int(real_write(put_items))
+
+    monkeypatch.setattr(job_store, "_write_batch", slow_profiles)
+    practice = new_practice()
+    filler = [f"Name{n},Block,1970-01-01,,,,\n" for n in range(imports.BLOCK_ROWS - 1)]
+    last_of_block = "Ana,Diaz,1980-04-02,,,EXT-LAST,\n"
+    first_of_next = "Ana,Diaz,1980-04-02,,,EXT-LAST,ana@example.org\n"
+    done = job(practice, upload(gateway, practice, HEADER + "".join(filler) + last_of_block + first_of_next))
+    # Then the row updated Ana (every row's only warning is its missing cell phone; no "not_updated_missing")
+    assert (done.counts.created, done.counts.updated, done.counts.warnings) == (
+        imports.BLOCK_ROWS,
+        1,
+        imports.BLOCK_ROWS + 1,
+    )
+    ana = next(i for i in items_of(practice) if i["type"]["S"] == "Patient" and i["first_name"]["S"] == "Ana")
+    assert ana["email"]["S"] == "ana@example.org"
