@@ -134,6 +134,15 @@ def child(args: argparse.Namespace) -> None:
 
     # batch_put goes through start_batch_put too: this counts every item the import writes in batches.
     job_store.start_batch_put = counting_start  # type: ignore[assignment]
+    from frontdesk.store import patients as patients_store
+
+    real_claim = patients_store.claim_external_ids
+
+    def counting_claims(practice_id: str, claims: dict[str, str], at: Any) -> dict[str, str]:
+        written[0] += len(claims)  # the external-id claims go out in transactions, not batches
+        return real_claim(practice_id, claims, at)
+
+    patients_store.claim_external_ids = counting_claims  # type: ignore[assignment]
     baseline = peak_rss_kib()
     started = time.perf_counter()
     answer = gateway.deliver_s3_event(BUCKET, key, size, str(etag).strip('"'))

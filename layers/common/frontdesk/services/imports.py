@@ -13,8 +13,9 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import islice
+from time import sleep
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -41,6 +42,7 @@ from frontdesk.store import imports as jobs
 from frontdesk.store import keys
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
+from frontdesk.store.base import TX_LIMIT
 from frontdesk.store.imports import Counts, ImportJob, RowError
 from frontdesk.store.patients import DuplicatePair, ExternalIdItem, IndexHeadItem, PatientItem
 
@@ -352,8 +354,20 @@ def _process_block(
     # Every row of the block by its (deterministic) patient id, whether written before a crash or not.
     block_rows = {_derived_id(job.import_id, row.row, "patient"): row.row for row in valid}
 
+    def update(row: PatientRow, patient_id: str) -> None:
+        counts.updated += 1
+        update_issues = _update_existing(job, row, patient_id, now, heads)
+        counts.warnings += len(update_issues)
+        issues.extend(update_issues)
+
     def flush(last: bool = False) -> Callable[[], int]:
         earlier_profiles()
+        taken = _claim_external_ids(job, segment, now)
+        if taken:  # another writer created these patients meanwhile: the rows update them instead
+            claimed.update(taken)
+            for pending in [pending for pending in segment if pending.row.external_id in taken]:
+                segment.remove(pending)
+                update(pending.row, taken[str(pending.row.external_id)])
         _find_duplicates(segment, heads, block_rows)
         patient_items: list[Any] = []
         for pending in segment:
@@ -394,16 +408,24 @@ def _process_block(
         if owner and owner != own_id:
             # R-IMPORT-2: a known external id updates that patient (versioned, never a batch write).
             flush()
-            counts.updated += 1
-            update_issues = _update_existing(job, row, owner, now, heads)
-            counts.warnings += len(update_issues)
-            issues.extend(update_issues)
+            update(row, claimed[str(row.external_id)])  # the flush may have learnt the id is someone else's
             continue
         if row.external_id:
             claimed[row.external_id] = own_id
         segment.append(_Pending(row, _new_patient(job, row, own_id, now), []))
     profiles_written = flush(last=True)
     return counts, profiles_written
+
+
+def _claim_external_ids(job: ImportJob, segment: list[_Pending], now: datetime) -> dict[str, str]:
+    """Claims the segment's external ids before any other item of their rows is written (a crash in between leaves
+    claims a retry makes again). Returns {external id: patient} for the ids another patient holds."""
+    wanted = [(p.row.external_id, p.patient.patient_id) for p in segment if p.row.external_id]
+    pages = [dict(wanted[start : start + TX_LIMIT]) for start in range(0, len(wanted), TX_LIMIT)]
+    taken: dict[str, str] = {}
+    for lost in jobs.in_parallel(lambda page: patients_store.claim_external_ids(job.practice_id, page, now), pages):
+        taken.update(lost)
+    return taken
 
 
 def _error_item(job: ImportJob, issue: RowIssue) -> Any:
@@ -518,9 +540,10 @@ def _update_existing(
     """R-IMPORT-2: a row whose external id is known updates that patient: versioned writes, never batches
     (PITFALLS), re-read and retried when another writer got there first (R-REL-2)."""
     for _ in range(5):
-        current = patients_store.get_patient(job.practice_id, patient_id, consistent=True)
+        current = _profile_to_update(job, row, patient_id, now)
         if current is None:
-            return [RowIssue(row.row, "external_id", "not_updated_missing", "The matching profile is gone.", "warning")]
+            message = "No stored profile has this external id (merged away, or its import stopped half-way)."
+            return [RowIssue(row.row, "external_id", "not_updated_missing", message, "warning")]
         changed, issues = _apply_row(current, row)
         if changed is None:
             return issues
@@ -530,6 +553,27 @@ def _update_existing(
             heads.update(patients_store.index_partitions(changed))
             return issues
     raise RuntimeError("the profile kept changing during the import")
+
+
+# A claim this recent without its profile is a writer still storing its rows (a parallel chunk, another upload):
+# Lambda stops every writer within 15 minutes. About 21 s of pauses cover the rest of its block.
+CLAIM_IN_FLIGHT = timedelta(minutes=15)
+PROFILE_WAITS = 10
+
+
+def _profile_to_update(job: ImportJob, row: PatientRow, patient_id: str, now: datetime) -> Patient | None:
+    current = patients_store.get_patient(job.practice_id, patient_id, consistent=True)
+    if current is not None or not row.external_id:
+        return current
+    claim = patients_store.external_id_claim(job.practice_id, row.external_id, consistent=True)
+    if claim is None or claim[0] != patient_id or claim[1] is None or now - claim[1] > CLAIM_IN_FLIGHT:
+        return None
+    for attempt in range(PROFILE_WAITS):
+        sleep(min(5.0, 0.05 * 2**attempt))
+        current = patients_store.get_patient(job.practice_id, patient_id, consistent=True)
+        if current is not None:
+            return current
+    return None
 
 
 def _apply_row(current: Patient, row: PatientRow) -> tuple[Patient | None, list[RowIssue]]:

@@ -88,6 +88,9 @@ def connection() -> Connection:
     return Connection(region=_SETTINGS.region, host=_SETTINGS.dynamodb_endpoint)
 
 
+TX_LIMIT = 100  # DynamoDB: at most 100 items per transaction
+
+
 @contextmanager
 def transaction() -> Iterator[TransactWrite]:
     with TransactWrite(connection=connection()) as tx:

@@ -23,7 +23,7 @@ from frontdesk.domain.patients import Patient
 from frontdesk.domain.phone_change import PhoneRequest
 from frontdesk.errors import Conflict
 from frontdesk.store import keys
-from frontdesk.store.base import TableItem, cancellation_codes, transaction
+from frontdesk.store.base import TX_LIMIT, TableItem, cancellation_codes, transaction
 from frontdesk.store.conversations import ConversationItem, MessageItem
 from frontdesk.store.patients import (
     DuplicatePairItem,
@@ -36,8 +36,6 @@ from frontdesk.store.patients import (
     name_dob_item,
     phone_index_item,
 )
-
-TX_LIMIT = 100  # DynamoDB: at most 100 items per transaction
 
 
 class StaleWrite(Exception):

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -18,6 +18,9 @@ from pynamodb.expressions.update import Action
 from frontdesk.settings import get_settings
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 BATCH_WRITE_SIZE = 25
 BATCH_GET_SIZE = 100
@@ -341,10 +344,10 @@ def start_batch_put(items: Iterable[TableItem]) -> Callable[[], int]:
     for item in items:
         batch.append(item.serialize())
         if len(batch) == BATCH_WRITE_SIZE:
-            pending.append(_writers().submit(_write_batch, batch))
+            pending.append(_pool().submit(_write_batch, batch))
             batch = []
     if batch:
-        pending.append(_writers().submit(_write_batch, batch))
+        pending.append(_pool().submit(_write_batch, batch))
     return lambda: sum(future.result() for future in pending)
 
 
@@ -352,8 +355,14 @@ WRITERS = 8
 
 
 @lru_cache(maxsize=1)
-def _writers() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="batch-write")
+def _pool() -> ThreadPoolExecutor:
+    """The import's requests in flight at once: batch writes, BatchGetItem pages, claim transactions."""
+    return ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="import-requests")
+
+
+def in_parallel(work: Callable[[T], R], inputs: Iterable[T]) -> Iterator[R]:
+    """work(input) for every input, WRITERS at a time, results in input order."""
+    return _pool().map(work, inputs)
 
 
 def _write_batch(put_items: list[dict[str, Any]]) -> int:
@@ -377,6 +386,6 @@ def batch_get(keys_wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], T
     unique = list(dict.fromkeys(keys_wanted))
     pages = [unique[start : start + BATCH_GET_SIZE] for start in range(0, len(unique), BATCH_GET_SIZE)]
     found: dict[tuple[str, str], TableItem] = {}
-    for items in _writers().map(lambda page: list(TableItem.batch_get(page)), pages):
+    for items in _pool().map(lambda page: list(TableItem.batch_get(page)), pages):
         found.update({(item.pk, item.sk): item for item in items})
     return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from frontdesk.domain.patients import Patient
 from frontdesk.errors import Conflict
 from frontdesk.ids import new_id
 from frontdesk.store import keys
-from frontdesk.store.base import TableItem, cancellation_codes, transaction
+from frontdesk.store.base import TX_LIMIT, TableItem, cancellation_codes, transaction
 from frontdesk.store.conversations import ConversationItem
 
 
@@ -70,6 +72,8 @@ class ExternalIdItem(TableItem, discriminator="ExternalId"):
 
     practice_id = UnicodeAttribute()
     patient_id = UnicodeAttribute()
+    # When the claim was written: a claim whose profile is not stored yet is an import still writing it if recent.
+    claimed_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def key(practice_id: str, external_id: str) -> tuple[str, str]:
@@ -286,8 +290,9 @@ def _create_transaction(patient: Patient, actor: str, duplicates: list[Duplicate
         for landline in patient.landlines:
             tx.save(phone_index_item(patient, landline, "landline"))
         if patient.external_id:
-            pk, sk = ExternalIdItem.key(patient.practice_id, patient.external_id)
-            claim = ExternalIdItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id)
+            claim = external_id_claim_item(
+                patient.practice_id, patient.external_id, patient.patient_id, patient.created_at
+            )
             tx.save(claim, condition=ExternalIdItem.pk.does_not_exist())
         tx.save(name_dob_item(patient))
         for partition in index_partitions(patient):
@@ -340,10 +345,70 @@ def patient_ids_by_name_dob(practice_id: str, first: str, last: str, dob_iso: st
 
 
 def patient_id_by_external_id(practice_id: str, external_id: str) -> str | None:
+    claim = external_id_claim(practice_id, external_id)
+    return claim[0] if claim else None
+
+
+def external_id_claim(
+    practice_id: str, external_id: str, *, consistent: bool = False
+) -> tuple[str, datetime | None] | None:
+    """(patient id, claimed at) of the patient holding the external id, or None."""
     try:
-        return str(ExternalIdItem.get(*ExternalIdItem.key(practice_id, external_id)).patient_id)
+        item = ExternalIdItem.get(*ExternalIdItem.key(practice_id, external_id), consistent_read=consistent)
     except DoesNotExist:
         return None
+    return str(item.patient_id), item.claimed_at
+
+
+def external_id_claim_item(practice_id: str, external_id: str, patient_id: str, at: datetime) -> ExternalIdItem:
+    pk, sk = ExternalIdItem.key(practice_id, external_id)
+    return ExternalIdItem(pk, sk, practice_id=practice_id, patient_id=patient_id, claimed_at=at)
+
+
+CLAIM_ATTEMPTS = 8
+
+
+def claim_external_ids(practice_id: str, claims: dict[str, str], at: datetime) -> dict[str, str]:
+    """R-IMPORT-2 when writers run side by side (parallel chunks, two uploads, a staff create): each external id
+    is claimed for its patient by a conditional write (free, or already this patient's: a retry), TX_LIMIT per
+    TransactWriteItems. Returns {external id: the other patient} for every id someone else holds."""
+    wanted = list(claims.items())
+    lost: dict[str, str] = {}
+    for start in range(0, len(wanted), TX_LIMIT):
+        for external_id in _claim_page(practice_id, wanted[start : start + TX_LIMIT], at):
+            holder = external_id_claim(practice_id, external_id, consistent=True)
+            if holder is None:  # the holder was merged or removed meanwhile: claim it again
+                lost.update(claim_external_ids(practice_id, {external_id: claims[external_id]}, at))
+            else:
+                lost[external_id] = holder[0]
+    return lost
+
+
+def _claim_page(practice_id: str, page: list[tuple[str, str]], at: datetime) -> set[str]:
+    """One transaction for the page; on cancellation the ids that failed their condition are set aside (held by
+    another patient) and the rest retried; a conflict with another transaction is retried after a pause."""
+    taken: set[str] = set()
+    remaining = page
+    for attempt in range(CLAIM_ATTEMPTS):
+        if not remaining:
+            return taken
+        try:
+            with transaction() as tx:
+                for external_id, patient_id in remaining:
+                    condition = ExternalIdItem.pk.does_not_exist() | (ExternalIdItem.patient_id == patient_id)
+                    tx.save(external_id_claim_item(practice_id, external_id, patient_id, at), condition=condition)
+            return taken
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            held = [code == "ConditionalCheckFailed" for code in codes]
+            failed = {claim[0] for claim, lost in zip(remaining, held, strict=False) if lost}
+            if not failed and "TransactionConflict" not in codes:
+                raise
+            taken |= failed
+            remaining = [claim for claim in remaining if claim[0] not in failed]
+            if not failed:
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
+    raise RuntimeError("external-id claims kept conflicting with other transactions")
 
 
 def record_audit(practice_id: str, patient_id: str, actor: str, action: str, at: datetime) -> None:
@@ -381,8 +446,9 @@ def list_duplicates(practice_id: str, limit: int, start_key: dict | None) -> tup
 def new_patient_items(
     patient: Patient, *, actor: str, duplicates: list[DuplicatePair], heads_present: Container[str] = ()
 ) -> list[TableItem]:
-    """Exactly what create_patient writes, as items for BatchWriteItem (fresh inserts only: PITFALLS), less the
-    index heads the caller knows are stored already (rewriting one would cost a write for nothing).
+    """What create_patient writes, as items for BatchWriteItem (fresh inserts only: PITFALLS), less the index
+    heads the caller knows are stored already (rewriting one would cost a write for nothing) and less the
+    external-id claim, which must be conditional: the caller claims it first (claim_external_ids).
 
     Profile and conversation start at version 1, as a transactional create leaves them.
     """
@@ -395,9 +461,6 @@ def new_patient_items(
         items.append(phone_index_item(patient, patient.cell_phone, "cell"))
     for landline in patient.landlines:
         items.append(phone_index_item(patient, landline, "landline"))
-    if patient.external_id:
-        pk, sk = ExternalIdItem.key(patient.practice_id, patient.external_id)
-        items.append(ExternalIdItem(pk, sk, practice_id=patient.practice_id, patient_id=patient.patient_id))
     items.append(name_dob_item(patient))
     items += [index_head_item(patient.practice_id, p) for p in index_partitions(patient) if p not in heads_present]
     for pair in duplicates:

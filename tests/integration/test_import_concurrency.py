@@ -1,0 +1,147 @@
+"""Imports side by side (parallel chunks, two uploads of one export): an external id never gets two patients
+(R-IMPORT-2). The interleavings are forced, not hoped for: each test stops one import at the point where the race
+happens and lets the other writer run there."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import IMPORTS_BUCKET
+from tests.integration.test_import_service import HEADER, gateway, items_of, job, new_practice, types_of, upload
+
+pytestmark = pytest.mark.integration
+__all__ = ["gateway"]  # the module-scoped runner gateway, shared with test_import_service
+
+ROWS = "Ana,Diaz,1980-04-02,(212) 555-0101,,A-1,\nBob,Ray,1975-05-06,,,B-2,\n"
+
+
+def profiles(practice: str) -> list[dict[str, Any]]:
+    return [item for item in items_of(practice) if item["type"]["S"] == "Patient"]
+
+
+def test_r_import_2_an_upload_that_looked_up_before_another_created_the_patients_updates_them(gateway, monkeypatch):
+    from frontdesk.services import imports
+
+    practice = new_practice()
+    real_lookup = imports._lookup
+    interleaved: list[str] = []
+
+    def other_upload_after_lookup(job_: Any, rows: list[Any]) -> Any:
+        found = real_lookup(job_, rows)
+        if not interleaved:
+            # Given another upload of the same export that runs whole between this import's look-up and its writes
+            interleaved.append("monday-copy.csv")
+            upload(gateway, practice, HEADER + ROWS, "monday-copy.csv")
+        return found
+
+    monkeypatch.setattr(imports, "_lookup", other_upload_after_lookup)
+    # When this import writes rows its look-up said were new
+    second = job(practice, upload(gateway, practice, HEADER + ROWS.replace("B-2,", "B-2,bob@example.org"), "mon.csv"))
+    # Then its claims lost to the patients just created, and it updated them instead of creating two more
+    assert interleaved
+    assert (second.counts.created, second.counts.updated, second.counts.duplicates) == (0, 2, 0)
+    stored = profiles(practice)
+    assert len(stored) == 2
+    assert types_of(practice)["ExternalId"] == 2
+    bob = next(p for p in stored if p["first_name"]["S"] == "Bob")
+    assert bob["email"]["S"] == "bob@example.org"
+
+
+def import_beside(s3: Any, practice: str, body: str, name: str) -> str:
+    """An import run by another execution environment, beside the runner's one (which takes one at a time)."""
+    from frontdesk.services import imports
+
+    key, raw = f"imports/{practice}/{name}", body.encode()
+    etag = s3.put_object(Bucket=IMPORTS_BUCKET, Key=key, Body=raw)["ETag"].strip('"')
+    import_id = imports.start_import(imports.S3Object(bucket=IMPORTS_BUCKET, key=key, size=len(raw), etag=etag))
+    assert import_id is not None
+    return import_id
+
+
+def test_r_import_2_a_row_waits_for_the_profile_of_a_claim_another_import_is_still_writing(gateway, s3, monkeypatch):
+    import time
+
+    from frontdesk.store import imports as job_store
+
+    practice = new_practice()
+    real_write = job_store._write_batch
+    claimed = threading.Event()
+
+    def slow_profiles(put_items: list[dict[str, Any]]) -> int:
+        if any(item["type"]["S"] == "Patient" for item in put_items):
+            claimed.set()
+            time.sleep(1.5)  # the first import has claimed A-1 and B-2; its profiles are not stored yet
+        return int(real_write(put_items))
+
+    monkeypatch.setattr(job_store, "_write_batch", slow_profiles)
+    # Given an import that has claimed the external ids and is still writing its profiles
+    first = threading.Thread(target=upload, args=(gateway, practice, HEADER + ROWS, "first.csv"))
+    first.start()
+    assert claimed.wait(30)
+    assert types_of(practice)["ExternalId"] == 2
+    # When a second upload with the same patients arrives meanwhile
+    changed = ROWS.replace("A-1,", "A-1,ana@example.org")
+    second = job(practice, import_beside(s3, practice, HEADER + changed, "second.csv"))
+    first.join(60)
+    # Then its rows waited for those profiles and updated them (no "not_updated_missing", no second patient)
+    assert (second.counts.created, second.counts.updated) == (0, 2)
+    assert second.counts.warnings == 1  # Bob's missing cell phone, as in the first file
+    stored = profiles(practice)
+    assert len(stored) == 2
+    assert next(p for p in stored if p["first_name"]["S"] == "Ana")["email"]["S"] == "ana@example.org"
+
+
+def test_r_import_2_a_claim_left_by_a_writer_that_stopped_long_ago_is_reported_without_waiting(gateway, monkeypatch):
+    from frontdesk.adapters.clock import get_clock
+    from frontdesk.services import imports
+    from frontdesk.store.patients import external_id_claim_item
+
+    practice = new_practice()
+    # Given a claim of A-1 an hour old whose profile was never written (its import died and was not retried)
+    external_id_claim_item(practice, "A-1", "gone-patient", get_clock().now() - timedelta(hours=1)).save()
+
+    def no_waiting(seconds: float) -> None:
+        raise AssertionError(f"waited {seconds}s for a writer that stopped long ago")
+
+    monkeypatch.setattr(imports, "sleep", no_waiting)
+    # When a file with A-1 is imported
+    done = job(practice, upload(gateway, practice, HEADER + ROWS, "after-crash.csv"))
+    # Then the row is reported (not lost silently, not waited for) and the rest of the file imports
+    assert (done.counts.created, done.counts.updated) == (1, 1)
+    from frontdesk.services.imports import get_import
+
+    _, errors = get_import(practice, done.import_id)
+    assert [(e.row, e.code) for e in errors if e.field == "external_id"] == [(2, "not_updated_missing")]
+
+
+def test_r_import_2_writers_claiming_the_same_external_ids_at_once_each_id_gets_one_patient(gateway):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from frontdesk.adapters.clock import get_clock
+    from frontdesk.store.patients import claim_external_ids, external_id_claim
+
+    practice, now = new_practice(), get_clock().now()
+    ids = [f"MRN-{n}" for n in range(60)]
+    writers = [f"writer{w}" for w in range(6)]
+
+    def claim(writer: str) -> dict[str, str]:
+        return claim_external_ids(practice, {ext: f"{writer}-{ext}" for ext in ids}, now)
+
+    # When six writers claim the same 60 external ids at the same moment (transactions conflicting)
+    with ThreadPoolExecutor(max_workers=len(writers)) as pool:
+        lost = dict(zip(writers, pool.map(claim, writers), strict=True))
+    # Then each id is held by exactly one writer's patient, and every other writer was told which one
+    for ext in ids:
+        holder = external_id_claim(practice, ext, consistent=True)
+        assert holder is not None
+        winners = [w for w in writers if ext not in lost[w]]
+        assert winners == [holder[0].removesuffix(f"-{ext}")]
+        assert all(lost[w][ext] == holder[0] for w in writers if w not in winners)
+    # And a writer claiming again what it holds (a retry) keeps it
+    winner = holder[0].removesuffix(f"-{ids[-1]}")
+    assert claim_external_ids(practice, {ids[-1]: holder[0]}, now) == {}
+    assert winner in writers
