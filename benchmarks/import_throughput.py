@@ -139,8 +139,9 @@ def child(args: argparse.Namespace) -> None:
     real_claim = patients_store.claim_external_ids
 
     def counting_claims(practice_id: str, claims: dict[str, str], at: Any) -> dict[str, str]:
-        written[0] += len(claims)  # the external-id claims go out in transactions, not batches
-        return real_claim(practice_id, claims, at)
+        lost = real_claim(practice_id, claims, at)
+        written[0] += len(claims) - len(lost)  # the external-id claims go out in transactions, not batches
+        return lost
 
     patients_store.claim_external_ids = counting_claims  # type: ignore[assignment]
     baseline = peak_rss_kib()

@@ -5,7 +5,8 @@ happens and lets the other writer run there."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -145,3 +146,62 @@ def test_r_import_2_writers_claiming_the_same_external_ids_at_once_each_id_gets_
     winner = holder[0].removesuffix(f"-{ids[-1]}")
     assert claim_external_ids(practice, {ids[-1]: holder[0]}, now) == {}
     assert winner in writers
+
+
+def test_r_import_4_a_probable_duplicate_created_by_another_upload_meanwhile_is_still_flagged(gateway, monkeypatch):
+    from frontdesk.services import imports
+    from frontdesk.services.imports import list_duplicates
+
+    practice = new_practice()
+    real_lookup = imports._lookup
+    interleaved: list[str] = []
+
+    def other_upload_after_lookup(job_: Any, rows: list[Any]) -> Any:
+        found = real_lookup(job_, rows)
+        if not interleaved:
+            # Given another upload that creates the same person (other record number) between this import's
+            # look-up (no IndexHead yet: nothing to query) and its writes
+            interleaved.append("clinic-b.csv")
+            upload(gateway, practice, HEADER + "Ana,Diaz,1980-04-02,(212) 555-0101,,B-77,\n", "clinic-b.csv")
+        return found
+
+    monkeypatch.setattr(imports, "_lookup", other_upload_after_lookup)
+    # When this import creates Ana under its own record number
+    done = job(practice, upload(gateway, practice, HEADER + "Ana,Diaz,1980-04-02,(212) 555-0101,,A-1,\n", "a.csv"))
+    # Then it found her head taken, queried, and flagged the pair (both reasons: same name+DOB, same cell phone)
+    assert interleaved
+    assert (done.counts.created, done.counts.duplicates) == (1, 1)
+    pairs, _ = list_duplicates(practice, 10, None)
+    assert len(pairs) == 1
+    assert len(profiles(practice)) == 2
+    assert set(pairs[0].patient_ids) == {p["patient_id"]["S"] for p in profiles(practice)}
+
+
+def test_r_import_4_a_block_written_while_another_import_is_at_work_queries_again_after_its_writes(
+    gateway, monkeypatch
+):
+    from frontdesk.adapters.clock import get_clock
+    from frontdesk.domain.patients import Patient
+    from frontdesk.services import imports
+    from frontdesk.store import imports as job_store
+    from frontdesk.store.patients import create_patient
+
+    practice = new_practice()
+    # Given another import at work for the practice since before this one (registered, not finished)
+    other = job_store.register_writer(practice, "other-import#1", get_clock().now())
+    real_lookup = imports._lookup
+
+    def ana_stored_after_lookup(job_: Any, rows: list[Any]) -> Any:
+        found = real_lookup(job_, rows)
+        if not profiles(practice):
+            # ...whose Ana is stored between this import's look-up and its writes (no arrival, no departure)
+            ana = Patient(practice, "other-ana", "Ana", "Diaz", date(1980, 4, 2), "conv-other-ana", get_clock().now())
+            create_patient(replace(ana, cell_phone="+12125550101"), actor="other-import", duplicates=[])
+        return found
+
+    monkeypatch.setattr(imports, "_lookup", ana_stored_after_lookup)
+    done = job(practice, upload(gateway, practice, HEADER + "Ana,Diaz,1980-04-02,(212) 555-0101,,A-1,\n", "a.csv"))
+    job_store.unregister_writer(practice, other)
+    # Then, a writer being present, the block queried its partitions after its writes and flagged Ana
+    assert (done.counts.created, done.counts.duplicates) == (1, 1)
+    assert len(profiles(practice)) == 2

@@ -42,11 +42,15 @@ from frontdesk.store import imports as jobs
 from frontdesk.store import keys
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
-from frontdesk.store.base import TX_LIMIT
 from frontdesk.store.imports import Counts, ImportJob, RowError
 from frontdesk.store.patients import DuplicatePair, ExternalIdItem, IndexHeadItem, PatientItem
 
 logger = Logger()
+
+CONDITIONAL_PAGE = 25  # puts per TransactWriteItems of the import (measured on DynamoDB Local: faster than 100)
+# A registered import writer older than this is one that died without unregistering (Lambda stops a chunk at
+# 15 minutes; the local runner's chunks take less than this too).
+WRITER_LIFETIME = timedelta(minutes=30)
 
 IMPORTS_PREFIX = "imports/"
 REPORTS_PREFIX = "import-reports/"
@@ -283,21 +287,29 @@ def process_chunk(task: ChunkTask, *, objects: S3ObjectStore | None = None, cloc
     if job is None or job.status != "running":
         return
     if not jobs.chunk_finished(task.practice_id, task.import_id, task.chunk):
-        practice = practices_store.get_practice(task.practice_id)
-        country = practice.country if practice else "US"
-        store = objects or get_object_store()
-        stream = store.stream(job.source_bucket, job.source_key, task.start, task.end)
-        numbered = enumerate(records(stream, strip_bom=task.start == 0), start=task.first_row)
-        counts = Counts()
         the_clock = clock or get_clock()
-        profiles_written = _nothing_in_flight
-        while block := list(islice(numbered, BLOCK_ROWS)):
-            block_counts, profiles_written = _process_block(job, block, country, the_clock.now(), profiles_written)
-            counts.add(block_counts)
-            jobs.add_progress(task.practice_id, task.import_id, block_counts)
-        profiles_written()
+        writer = jobs.register_writer(task.practice_id, f"{task.import_id}#{task.chunk}", the_clock.now())
+        try:
+            counts = _import_rows(task, job, objects or get_object_store(), the_clock, writer)
+        finally:
+            jobs.unregister_writer(task.practice_id, writer)
         jobs.complete_chunk(task.practice_id, task.import_id, task.chunk, counts, the_clock.now())
     finish_if_done(task.practice_id, task.import_id, objects=objects, clock=clock)
+
+
+def _import_rows(task: ChunkTask, job: ImportJob, store: S3ObjectStore, clock: Clock, writer: str) -> Counts:
+    practice = practices_store.get_practice(task.practice_id)
+    country = practice.country if practice else "US"
+    stream = store.stream(job.source_bucket, job.source_key, task.start, task.end)
+    numbered = enumerate(records(stream, strip_bom=task.start == 0), start=task.first_row)
+    counts = Counts()
+    profiles_written = _nothing_in_flight
+    while block := list(islice(numbered, BLOCK_ROWS)):
+        block_counts, profiles_written = _process_block(job, block, country, clock.now(), profiles_written, writer)
+        counts.add(block_counts)
+        jobs.add_progress(task.practice_id, task.import_id, block_counts)
+    profiles_written()
+    return counts
 
 
 def _nothing_in_flight() -> int:
@@ -317,6 +329,7 @@ def _process_block(
     country: str,
     now: datetime,
     earlier_profiles: Callable[[], int],
+    writer: str,
 ) -> tuple[Counts, Callable[[], int]]:
     """Rows in file order, with the effect of one-row-at-a-time processing whatever the block or chunk cuts:
     new rows are written in batches, and a row that updates a patient first flushes the rows before it.
@@ -345,6 +358,7 @@ def _process_block(
             valid.append(parsed)
     counts.warnings += sum(1 for issue in issues if issue.severity == "warning")
 
+    writers_seen = jobs.writers(job.practice_id)  # before the look-up: see flush
     existing = _lookup(job, valid)
     heads: set[str] = existing["heads"]  # grows with every partition this block writes
     segment: list[_Pending] = []
@@ -369,22 +383,21 @@ def _process_block(
                 segment.remove(pending)
                 update(pending.row, taken[str(pending.row.external_id)])
         _find_duplicates(segment, heads, block_rows)
-        patient_items: list[Any] = []
+        profiles = _store_segment(job, segment, heads, actor)
+        if segment and jobs.writers(job.practice_id).raced(writers_seen, writer, now - WRITER_LIFETIME):
+            # Another import wrote while this block looked up and wrote: what the look-up could not see yet, a Query
+            # made after this segment's writes does (R-IMPORT-4; docs/data-model.md, "imports side by side").
+            _add_stored_duplicates(segment, block_rows)
+        pairs: list[Any] = []
         for pending in segment:
             counts.created += 1
             if pending.duplicates:
                 counts.duplicates += 1
                 issues.append(_duplicate_issue(pending))
-            patient_items += patients_store.new_patient_items(
-                pending.patient, actor=actor, duplicates=pending.duplicates, heads_present=heads
-            )
-            heads.update(patients_store.index_partitions(pending.patient))
-        # Row issues first: if the batches stop half-way, a retry finds no profile without its duplicate flag.
-        jobs.batch_put([_error_item(job, issue) for issue in issues])
-        # Profiles last: a profile is the "row done" mark a retry trusts, so every item of its row (index items,
-        # external id, duplicate pairs) is stored before it; a crash in between leaves rows the retry redoes whole.
-        profiles = [item for item in patient_items if isinstance(item, PatientItem)]
-        jobs.batch_put([item for item in patient_items if not isinstance(item, PatientItem)])
+            pairs += [_pair_item(pending.patient, pair) for pair in pending.duplicates]
+        # Row issues and pairs before profiles: a profile is the "row done" mark a retry trusts, so every item of
+        # its row is stored before it; a crash in between leaves rows the retry redoes whole.
+        jobs.batch_put([_error_item(job, issue) for issue in issues] + pairs)
         profiles_written = jobs.start_batch_put(profiles)
         segment.clear()
         issues.clear()
@@ -417,11 +430,51 @@ def _process_block(
     return counts, profiles_written
 
 
+def _store_segment(job: ImportJob, segment: list[_Pending], heads: set[str], actor: str) -> list[PatientItem]:
+    """Stores every item of the segment's rows but profiles (returned: the caller writes them last, after the rows'
+    duplicate pairs and flags) and index heads already stored."""
+    items: list[Any] = []
+    for pending in segment:
+        items += patients_store.new_patient_items(pending.patient, actor=actor, duplicates=[], heads_present=heads)
+        heads.update(patients_store.index_partitions(pending.patient))
+    jobs.batch_put([item for item in items if not isinstance(item, PatientItem)])
+    return [item for item in items if isinstance(item, PatientItem)]
+
+
+def _duplicate_partitions(patient: Patient) -> list[str]:
+    """The partitions whose entries make a probable duplicate: name+DOB, and the cell phone (not landlines)."""
+    found = [
+        keys.name_dob_pk(patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth.isoformat())
+    ]
+    return found + ([keys.phone_pk(patient.practice_id, patient.cell_phone)] if patient.cell_phone else [])
+
+
+def _add_stored_duplicates(segment: list[_Pending], block_rows: dict[str, int]) -> None:
+    """Queries every name+DOB and cell-phone partition of the segment again (after its own writes) and adds what
+    other writers stored there to the rows' duplicates."""
+    own = {pending.patient.patient_id for pending in segment}
+    partitions = {partition for pending in segment for partition in _duplicate_partitions(pending.patient)}
+    found = _LOOKUPS.map(lambda pending: _stored_matches(pending.patient, partitions), segment)
+    for pending, (names, phones) in zip(segment, found, strict=True):
+        row = pending.row.row
+        names = [m for m in names if m[0] not in own and block_rows.get(m[0], 0) < row]
+        phones = [m for m in phones if m not in own and block_rows.get(m, 0) < row]
+        known = {pid for pair in pending.duplicates for pid in pair.patient_ids}
+        for other, reason in _pairs_of(pending.patient, names, phones).items():
+            if other not in known:
+                pending.duplicates.append(DuplicatePair(sorted((pending.patient.patient_id, other)), reason))
+
+
+def _pair_item(patient: Patient, pair: DuplicatePair) -> Any:
+    first, second = pair.patient_ids
+    return patients_store.duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at)
+
+
 def _claim_external_ids(job: ImportJob, segment: list[_Pending], now: datetime) -> dict[str, str]:
     """Claims the segment's external ids before any other item of their rows is written (a crash in between leaves
     claims a retry makes again). Returns {external id: patient} for the ids another patient holds."""
     wanted = [(p.row.external_id, p.patient.patient_id) for p in segment if p.row.external_id]
-    pages = [dict(wanted[start : start + TX_LIMIT]) for start in range(0, len(wanted), TX_LIMIT)]
+    pages = [dict(wanted[start : start + CONDITIONAL_PAGE]) for start in range(0, len(wanted), CONDITIONAL_PAGE)]
     taken: dict[str, str] = {}
     for lost in jobs.in_parallel(lambda page: patients_store.claim_external_ids(job.practice_id, page, now), pages):
         taken.update(lost)
@@ -497,18 +550,25 @@ def _find_duplicates(pending: list[_Pending], heads: set[str], block_rows: dict[
     for item, (name_matches, phone_matches) in zip(pending, found, strict=True):
         patient = item.patient
         name_key = (patient.first_name.casefold(), patient.last_name.casefold(), patient.date_of_birth)
-        pairs: dict[str, str] = {}
-        for other_id, other_ext in name_matches + [(o.patient_id, o.external_id) for o in by_name.get(name_key, [])]:
-            if other_id != patient.patient_id and not (other_ext and other_ext == patient.external_id):
-                pairs.setdefault(other_id, "same_name_and_dob")
-        if patient.cell_phone:
-            for other_id in phone_matches + [o.patient_id for o in by_phone.get(patient.cell_phone, [])]:
-                if other_id != patient.patient_id:
-                    pairs.setdefault(other_id, "same_cell_phone")
+        name_matches += [(o.patient_id, o.external_id) for o in by_name.get(name_key, [])]
+        phone_matches += [o.patient_id for o in by_phone.get(patient.cell_phone or "", [])]
+        pairs = _pairs_of(patient, name_matches, phone_matches)
         item.duplicates = [DuplicatePair(sorted((patient.patient_id, o)), reason) for o, reason in pairs.items()]
         by_name.setdefault(name_key, []).append(patient)
         if patient.cell_phone:
             by_phone.setdefault(patient.cell_phone, []).append(patient)
+
+
+def _pairs_of(patient: Patient, name_matches: list[tuple[str, str | None]], phone_matches: list[str]) -> dict[str, str]:
+    """{other patient: reason}: same name and DOB without the same external id, or the same cell phone."""
+    pairs: dict[str, str] = {}
+    for other_id, other_ext in name_matches:
+        if other_id != patient.patient_id and not (other_ext and other_ext == patient.external_id):
+            pairs.setdefault(other_id, "same_name_and_dob")
+    for other_id in phone_matches if patient.cell_phone else []:
+        if other_id != patient.patient_id:
+            pairs.setdefault(other_id, "same_cell_phone")
+    return pairs
 
 
 def _stored_matches(patient: Patient, heads: set[str]) -> tuple[list[tuple[str, str | None]], list[str]]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
 from pynamodb.attributes import DiscriminatorAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -106,6 +109,44 @@ def cancellation_codes(error: Exception) -> list[str]:
     and never routed the message (found by tests/integration/test_concurrent_messages.py)."""
     reasons = getattr(error, "cancellation_reasons", None) or []
     return ["None" if reason is None else (getattr(reason, "code", "") or "None") for reason in reasons]
+
+
+CONDITIONAL_PUT_ATTEMPTS = 8
+
+
+def put_each_if(puts: Sequence[tuple[TableItem, Condition]]) -> set[int]:
+    """Puts each item under its own condition, TX_LIMIT per TransactWriteItems (one request, not one per item),
+    and returns the positions of the puts whose condition failed: the others are stored. A cancelled transaction
+    is sent again without the failed puts; one that conflicted with another transaction, after a pause."""
+    failed: set[int] = set()
+    for start in range(0, len(puts), TX_LIMIT):
+        failed |= {start + i for i in _put_page_if(puts[start : start + TX_LIMIT])}
+    return failed
+
+
+def _put_page_if(page: Sequence[tuple[TableItem, Condition]]) -> set[int]:
+    failed: set[int] = set()
+    remaining = list(range(len(page)))
+    for attempt in range(CONDITIONAL_PUT_ATTEMPTS):
+        if not remaining:
+            return failed
+        try:
+            with transaction() as tx:
+                for position in remaining:
+                    tx.save(page[position][0], condition=page[position][1])
+            return failed
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            lost = {
+                position for position, code in zip(remaining, codes, strict=False) if code == "ConditionalCheckFailed"
+            }
+            if not lost and "TransactionConflict" not in codes:
+                raise
+            failed |= lost
+            remaining = [position for position in remaining if position not in lost]
+            if not lost:
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
+    raise RuntimeError("conditional puts kept conflicting with other transactions")
 
 
 _TRANSIENT_CODES = frozenset(

@@ -11,7 +11,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
@@ -198,6 +204,73 @@ def list_jobs(practice_id: str, limit: int, start_key: dict | None) -> tuple[lis
     )
     jobs = [_to_job(item) for item in result if isinstance(item, ImportJobItem)]
     return jobs, result.last_evaluated_key
+
+
+# ---------- writers at work (probable duplicates between imports that run at the same time) ----------
+
+
+class ImportWritersItem(TableItem, discriminator="ImportWriters"):
+    """The practice's import writers at work (one per chunk being processed) and a count of arrivals and
+    departures: a block that saw no change and no other writer between its look-up and its writes cannot have
+    raced another import for a probable duplicate."""
+
+    practice_id = UnicodeAttribute()
+    writers = UnicodeSetAttribute(null=True)  # "<import_id>#<chunk>#<registered_at>"
+    changes = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(practice_id: str) -> tuple[str, str]:
+        return keys.import_writers_pk(practice_id), "WRITERS"
+
+
+@dataclass(frozen=True)
+class Writers:
+    changes: int
+    present: frozenset[str]
+
+    def raced(self, earlier: Writers, me: str, alive_since: datetime) -> bool:
+        """Someone arrived or left since `earlier`, or another writer registered after `alive_since` is here."""
+        others = [w for w in self.present if w != me and _registered_at(w) >= alive_since]
+        return self.changes != earlier.changes or bool(others)
+
+
+def _registered_at(writer: str) -> datetime:
+    return datetime.fromisoformat(writer.rsplit("#", 1)[1])
+
+
+def register_writer(practice_id: str, name: str, at: datetime) -> str:
+    """Adds a writer (UpdateItem: ADD to the set, ADD 1 to changes) and returns its entry for unregister_writer."""
+    entry = f"{name}#{at.isoformat()}"
+    _writers_update(practice_id, [ImportWritersItem.writers.add({entry}), ImportWritersItem.changes.add(1)])
+    return entry
+
+
+def unregister_writer(practice_id: str, entry: str) -> None:
+    _writers_update(practice_id, [ImportWritersItem.writers.delete({entry}), ImportWritersItem.changes.add(1)])
+
+
+def _writers_update(practice_id: str, actions: list[Action]) -> None:
+    pk, sk = ImportWritersItem.key(practice_id)
+    try:  # the item exists after the practice's first import: one request from then on
+        ImportWritersItem(pk, sk).update(actions=actions, condition=ImportWritersItem.pk.exists())
+        return
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    try:
+        ImportWritersItem(pk, sk, practice_id=practice_id).save(condition=ImportWritersItem.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    ImportWritersItem(pk, sk).update(actions=actions)
+
+
+def writers(practice_id: str) -> Writers:
+    try:
+        item = ImportWritersItem.get(*ImportWritersItem.key(practice_id), consistent_read=True)
+    except DoesNotExist:
+        return Writers(0, frozenset())
+    return Writers(int(item.changes or 0), frozenset(item.writers or ()))
 
 
 def _job_stub(practice_id: str, import_id: str) -> ImportJobItem:

@@ -68,6 +68,10 @@ def imports_index_pk(practice_id: str) -> str:
     return f"PRACTICE#{practice_id}#IMPORTS"
 
 
+def import_writers_pk(practice_id: str) -> str:
+    return f"PRACTICE#{practice_id}#IMPORTWRITERS"
+
+
 def number_pk(e164: str) -> str:
     # The one key that does not start with a practice: an inbound SMS/voicemail names only the number it was
     # sent to, and this claim is how the webhook finds (and uniquely owns) the practice.

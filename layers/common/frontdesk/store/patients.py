@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from frontdesk.domain.patients import Patient
 from frontdesk.errors import Conflict
 from frontdesk.ids import new_id
 from frontdesk.store import keys
-from frontdesk.store.base import TX_LIMIT, TableItem, cancellation_codes, transaction
+from frontdesk.store.base import TableItem, cancellation_codes, put_each_if, transaction
 from frontdesk.store.conversations import ConversationItem
 
 
@@ -365,50 +363,27 @@ def external_id_claim_item(practice_id: str, external_id: str, patient_id: str, 
     return ExternalIdItem(pk, sk, practice_id=practice_id, patient_id=patient_id, claimed_at=at)
 
 
-CLAIM_ATTEMPTS = 8
-
-
 def claim_external_ids(practice_id: str, claims: dict[str, str], at: datetime) -> dict[str, str]:
     """R-IMPORT-2 when writers run side by side (parallel chunks, two uploads, a staff create): each external id
-    is claimed for its patient by a conditional write (free, or already this patient's: a retry), TX_LIMIT per
-    TransactWriteItems. Returns {external id: the other patient} for every id someone else holds."""
+    is claimed for its patient by a conditional write (free, or already this patient's: a retry).
+    Returns {external id: the other patient} for every id someone else holds."""
     wanted = list(claims.items())
+    puts = [
+        (
+            external_id_claim_item(practice_id, external_id, patient_id, at),
+            ExternalIdItem.pk.does_not_exist() | (ExternalIdItem.patient_id == patient_id),
+        )
+        for external_id, patient_id in wanted
+    ]
     lost: dict[str, str] = {}
-    for start in range(0, len(wanted), TX_LIMIT):
-        for external_id in _claim_page(practice_id, wanted[start : start + TX_LIMIT], at):
-            holder = external_id_claim(practice_id, external_id, consistent=True)
-            if holder is None:  # the holder was merged or removed meanwhile: claim it again
-                lost.update(claim_external_ids(practice_id, {external_id: claims[external_id]}, at))
-            else:
-                lost[external_id] = holder[0]
+    for position in sorted(put_each_if(puts)):
+        external_id, patient_id = wanted[position]
+        holder = external_id_claim(practice_id, external_id, consistent=True)
+        if holder is None:  # the holder was merged or removed meanwhile: claim it again
+            lost.update(claim_external_ids(practice_id, {external_id: patient_id}, at))
+        else:
+            lost[external_id] = holder[0]
     return lost
-
-
-def _claim_page(practice_id: str, page: list[tuple[str, str]], at: datetime) -> set[str]:
-    """One transaction for the page; on cancellation the ids that failed their condition are set aside (held by
-    another patient) and the rest retried; a conflict with another transaction is retried after a pause."""
-    taken: set[str] = set()
-    remaining = page
-    for attempt in range(CLAIM_ATTEMPTS):
-        if not remaining:
-            return taken
-        try:
-            with transaction() as tx:
-                for external_id, patient_id in remaining:
-                    condition = ExternalIdItem.pk.does_not_exist() | (ExternalIdItem.patient_id == patient_id)
-                    tx.save(external_id_claim_item(practice_id, external_id, patient_id, at), condition=condition)
-            return taken
-        except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            held = [code == "ConditionalCheckFailed" for code in codes]
-            failed = {claim[0] for claim, lost in zip(remaining, held, strict=False) if lost}
-            if not failed and "TransactionConflict" not in codes:
-                raise
-            taken |= failed
-            remaining = [claim for claim in remaining if claim[0] not in failed]
-            if not failed:
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
-    raise RuntimeError("external-id claims kept conflicting with other transactions")
 
 
 def record_audit(practice_id: str, patient_id: str, actor: str, action: str, at: datetime) -> None:
