@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
 
 from frontdesk.adapters.queues import LocalQueues
@@ -50,3 +53,32 @@ def test_local_queue_delivers_before_send_returns_and_refuses_without_a_consumer
     queues.subscribe("Q", received.append)
     queues.queue("Q").send({"a": 1})
     assert received == [{"a": 1}]
+
+
+# R-IMPORT-4 between imports side by side: when a block must query its partitions again (docs/data-model.md).
+_NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+_ME = f"job1#1#{_NOW.isoformat()}"
+
+
+def _writers(changes: int, *present: str) -> Any:
+    from frontdesk.store.imports import Writers
+
+    return Writers(changes, frozenset(present))
+
+
+def test_r_import_4_a_block_alone_from_look_up_to_writes_does_not_query_again():
+    assert not _writers(4, _ME).raced(_writers(4, _ME), _ME, _NOW - timedelta(minutes=30))
+
+
+@pytest.mark.parametrize("arrivals_and_departures", [1, 2])
+def test_r_import_4_a_writer_that_arrived_or_left_meanwhile_means_querying_again(arrivals_and_departures):
+    # (an arrival and a departure in between leave the set as it was: the count still differs)
+    after = _writers(4 + arrivals_and_departures, _ME)
+    assert after.raced(_writers(4, _ME), _ME, _NOW - timedelta(minutes=30))
+
+
+def test_r_import_4_another_live_writer_means_querying_again_one_that_died_long_ago_does_not():
+    live = f"job2#3#{(_NOW - timedelta(minutes=5)).isoformat()}"
+    dead = f"job3#1#{(_NOW - timedelta(hours=2)).isoformat()}"
+    assert _writers(7, _ME, live).raced(_writers(7, _ME, live), _ME, _NOW - timedelta(minutes=30))
+    assert not _writers(7, _ME, dead).raced(_writers(7, _ME, dead), _ME, _NOW - timedelta(minutes=30))
