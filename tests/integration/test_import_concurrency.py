@@ -205,3 +205,26 @@ def test_r_import_4_a_block_written_while_another_import_is_at_work_queries_agai
     # Then, a writer being present, the block queried its partitions after its writes and flagged Ana
     assert (done.counts.created, done.counts.duplicates) == (1, 1)
     assert len(profiles(practice)) == 2
+
+
+def test_r_import_4_an_import_leaves_the_writers_registry_as_it_found_it_even_when_unregistering_fails(
+    gateway, monkeypatch
+):
+    from frontdesk.store import imports as job_store
+
+    practice = new_practice()
+    # When an import runs to its end
+    done = job(practice, upload(gateway, practice, HEADER + ROWS, "one.csv"))
+    # Then it registered and left (two changes, nobody present)
+    assert done.status == "completed"
+    after = job_store.writers(practice)
+    assert (after.changes, after.present) == (2, frozenset())
+
+    # And when leaving fails (DynamoDB unavailable at that moment), the import itself still completes
+    def unavailable(practice_id: str, entry: str) -> None:
+        raise RuntimeError("DynamoDB unavailable")
+
+    monkeypatch.setattr(job_store, "unregister_writer", unavailable)
+    again = job(practice, upload(gateway, practice, HEADER + ROWS.replace("B-2,", "B-2,b@example.org"), "two.csv"))
+    assert (again.status, again.counts.updated) == ("completed", 2)
+    assert len(job_store.writers(practice).present) == 1  # left behind: ignored after WRITER_LIFETIME

@@ -292,9 +292,18 @@ def process_chunk(task: ChunkTask, *, objects: S3ObjectStore | None = None, cloc
         try:
             counts = _import_rows(task, job, objects or get_object_store(), the_clock, writer)
         finally:
-            jobs.unregister_writer(task.practice_id, writer)
+            _unregister(task.practice_id, writer)
         jobs.complete_chunk(task.practice_id, task.import_id, task.chunk, counts, the_clock.now())
     finish_if_done(task.practice_id, task.import_id, objects=objects, clock=clock)
+
+
+def _unregister(practice_id: str, writer: str) -> None:
+    """Never hides the chunk's own error: a writer left registered only makes other imports query more for
+    WRITER_LIFETIME."""
+    try:
+        jobs.unregister_writer(practice_id, writer)
+    except Exception as error:  # noqa: BLE001 - logged by type only (no item data in logs)
+        logger.warning("import writer not unregistered", extra={"error_type": type(error).__name__})
 
 
 def _import_rows(task: ChunkTask, job: ImportJob, store: S3ObjectStore, clock: Clock, writer: str) -> Counts:
