@@ -228,3 +228,42 @@ def test_r_import_4_an_import_leaves_the_writers_registry_as_it_found_it_even_wh
     again = job(practice, upload(gateway, practice, HEADER + ROWS.replace("B-2,", "B-2,b@example.org"), "two.csv"))
     assert (again.status, again.counts.updated) == ("completed", 2)
     assert len(job_store.writers(practice).present) == 1  # left behind: ignored after WRITER_LIFETIME
+
+
+def test_r_import_2_chunks_processed_in_parallel_give_each_record_number_one_patient(gateway, s3):
+    """AWS's fan-out: the chunks of one file run at the same time (here on six threads, in whatever order the
+    scheduler picks). Which of two rows with one record number creates the patient may change; that exactly one
+    does may not."""
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    from frontdesk.services import imports
+    from tests.integration.test_import_service import messy_csv
+
+    body = messy_csv(300, seed=11).encode()
+
+    def run(chunk_bytes: int, parallel: bool) -> tuple[Any, str]:
+        practice = new_practice()
+        key = f"imports/{practice}/big.csv"
+        etag = s3.put_object(Bucket=IMPORTS_BUCKET, Key=key, Body=body)["ETag"].strip('"')
+        tasks: list[Any] = []
+        obj = imports.S3Object(IMPORTS_BUCKET, key, len(body), etag)
+        import_id = imports.start_import(obj, chunk_bytes=chunk_bytes, send_chunk=tasks.append if parallel else None)
+        if parallel:
+            with ThreadPoolExecutor(max_workers=6) as pool:
+                list(pool.map(imports.process_chunk, tasks))
+        return job(practice, str(import_id)), practice
+
+    whole, _ = run(10 * len(body), parallel=False)
+    chunked, practice = run(1500, parallel=True)
+    assert chunked.chunks_total > 10 and chunked.status == "completed"
+    same = ("rows_read", "created", "updated", "rejected", "warnings")
+    assert {name: getattr(chunked.counts, name) for name in same} == {
+        name: getattr(whole.counts, name) for name in same
+    }
+    stored = profiles(practice)
+    assert len(stored) == whole.counts.created
+    per_record = Counter(p["external_id"]["S"] for p in stored if "external_id" in p)
+    assert per_record and max(per_record.values()) == 1
+    assert types_of(practice)["ExternalId"] == len(per_record)
+    assert chunked.counts.duplicates >= 1
