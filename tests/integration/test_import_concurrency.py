@@ -188,7 +188,8 @@ def test_r_import_4_a_block_written_while_another_import_is_at_work_queries_agai
 
     practice = new_practice()
     # Given another import at work for the practice since before this one (registered, not finished)
-    other = job_store.register_writer(practice, "other-import#1", get_clock().now())
+    now = get_clock().now()
+    other = job_store.register_writer(practice, "other-import#1", now, now - timedelta(minutes=30))
     real_lookup = imports._lookup
 
     def ana_stored_after_lookup(job_: Any, rows: list[Any]) -> Any:
@@ -228,6 +229,20 @@ def test_r_import_4_an_import_leaves_the_writers_registry_as_it_found_it_even_wh
     again = job(practice, upload(gateway, practice, HEADER + ROWS.replace("B-2,", "B-2,b@example.org"), "two.csv"))
     assert (again.status, again.counts.updated) == ("completed", 2)
     assert len(job_store.writers(practice).present) == 1  # left behind: ignored after WRITER_LIFETIME
+
+
+def test_r_import_4_a_writer_that_died_long_ago_is_removed_when_the_next_import_starts(gateway):
+    from frontdesk.adapters.clock import get_clock
+    from frontdesk.store import imports as job_store
+
+    practice, now = new_practice(), get_clock().now()
+    # Given an import writer registered two hours ago that never left (its Lambda was stopped)
+    job_store.register_writer(practice, "dead-import#4", now - timedelta(hours=2), now - timedelta(hours=3))
+    # When an import runs
+    done = job(practice, upload(gateway, practice, HEADER + ROWS, "later.csv"))
+    # Then the dead entry is gone with the import's own
+    assert done.status == "completed"
+    assert job_store.writers(practice).present == frozenset()
 
 
 def test_r_import_2_chunks_processed_in_parallel_give_each_record_number_one_patient(gateway, s3):

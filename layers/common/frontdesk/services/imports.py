@@ -288,7 +288,8 @@ def process_chunk(task: ChunkTask, *, objects: S3ObjectStore | None = None, cloc
         return
     if not jobs.chunk_finished(task.practice_id, task.import_id, task.chunk):
         the_clock = clock or get_clock()
-        writer = jobs.register_writer(task.practice_id, f"{task.import_id}#{task.chunk}", the_clock.now())
+        now = the_clock.now()
+        writer = jobs.register_writer(task.practice_id, f"{task.import_id}#{task.chunk}", now, now - WRITER_LIFETIME)
         try:
             counts = _import_rows(task, job, objects or get_object_store(), the_clock, writer)
         finally:

@@ -238,10 +238,15 @@ def _registered_at(writer: str) -> datetime:
     return datetime.fromisoformat(writer.rsplit("#", 1)[1])
 
 
-def register_writer(practice_id: str, name: str, at: datetime) -> str:
-    """Adds a writer (UpdateItem: ADD to the set, ADD 1 to changes) and returns its entry for unregister_writer."""
+def register_writer(practice_id: str, name: str, at: datetime, forget_before: datetime) -> str:
+    """Adds a writer (UpdateItem: ADD to the set, ADD 1 to changes) and returns its entry for unregister_writer.
+    Entries registered before `forget_before` (writers that died without leaving) are removed on the way, so the
+    set stays small."""
     entry = f"{name}#{at.isoformat()}"
-    _writers_update(practice_id, [ImportWritersItem.writers.add({entry}), ImportWritersItem.changes.add(1)])
+    item = _writers_update(practice_id, [ImportWritersItem.writers.add({entry}), ImportWritersItem.changes.add(1)])
+    dead = {writer for writer in item.writers or () if _registered_at(writer) < forget_before}
+    if dead:
+        _writers_update(practice_id, [ImportWritersItem.writers.delete(dead)])
     return entry
 
 
@@ -249,11 +254,13 @@ def unregister_writer(practice_id: str, entry: str) -> None:
     _writers_update(practice_id, [ImportWritersItem.writers.delete({entry}), ImportWritersItem.changes.add(1)])
 
 
-def _writers_update(practice_id: str, actions: list[Action]) -> None:
+def _writers_update(practice_id: str, actions: list[Action]) -> ImportWritersItem:
+    """The item as the update left it."""
     pk, sk = ImportWritersItem.key(practice_id)
+    item = ImportWritersItem(pk, sk)
     try:  # the item exists after the practice's first import: one request from then on
-        ImportWritersItem(pk, sk).update(actions=actions, condition=ImportWritersItem.pk.exists())
-        return
+        item.update(actions=actions, condition=ImportWritersItem.pk.exists())
+        return item
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
@@ -262,7 +269,8 @@ def _writers_update(practice_id: str, actions: list[Action]) -> None:
     except PutError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
-    ImportWritersItem(pk, sk).update(actions=actions)
+    item.update(actions=actions)
+    return item
 
 
 def writers(practice_id: str) -> Writers:
