@@ -282,3 +282,25 @@ def test_r_import_2_chunks_processed_in_parallel_give_each_record_number_one_pat
     assert per_record and max(per_record.values()) == 1
     assert types_of(practice)["ExternalId"] == len(per_record)
     assert chunked.counts.duplicates >= 1
+
+
+def test_r_import_2_a_block_waits_in_vain_at_most_once_for_a_writer_that_just_stopped(gateway, monkeypatch):
+    from frontdesk.adapters.clock import get_clock
+    from frontdesk.services import imports
+    from frontdesk.store.patients import external_id_claim_item
+
+    practice, now = new_practice(), get_clock().now()
+    # Given three claims made seconds ago by an import that then stopped (its profiles will not come)
+    for mrn in ("M-1", "M-2", "M-3"):
+        external_id_claim_item(practice, mrn, f"stopped-{mrn}", now).save()
+    pauses: list[float] = []
+    monkeypatch.setattr(imports, "sleep", pauses.append)
+    # When a file with those three record numbers is imported
+    rows = "".join(f"Pat{n},Lee,1970-01-0{n},,,M-{n},\n" for n in (1, 2, 3))
+    done = job(practice, upload(gateway, practice, HEADER + rows, "after-stop.csv"))
+    # Then the first row waited for its profile, in vain, and the block did not wait again for the others
+    assert len(pauses) == imports.PROFILE_WAITS
+    from frontdesk.services.imports import get_import
+
+    _, errors = get_import(practice, done.import_id)
+    assert sorted(e.row for e in errors if e.code == "not_updated_missing") == [2, 3, 4]

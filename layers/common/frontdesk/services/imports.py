@@ -375,12 +375,13 @@ def _process_block(
     claimed: dict[str, str] = dict(existing["external_ids"])  # external id -> patient, as the rows go by
     actor = actor_for(job.import_id)
 
+    patience = _Patience()
     # Every row of the block by its (deterministic) patient id, whether written before a crash or not.
     block_rows = {_derived_id(job.import_id, row.row, "patient"): row.row for row in valid}
 
     def update(row: PatientRow, patient_id: str) -> None:
         counts.updated += 1
-        update_issues = _update_existing(job, row, patient_id, now, heads)
+        update_issues = _update_existing(job, row, patient_id, now, heads, patience)
         counts.warnings += len(update_issues)
         issues.extend(update_issues)
 
@@ -604,13 +605,21 @@ def _duplicate_issue(pending: _Pending) -> RowIssue:
     return RowIssue(pending.row.row, *DUPLICATE_FLAG, message, "warning")
 
 
+@dataclass
+class _Patience:
+    """Whether a block still waits for profiles another writer is storing: once one never came, it stops waiting
+    (the writer stopped; its other claims will not come either), so a block waits at most once in vain."""
+
+    exhausted: bool = False
+
+
 def _update_existing(
-    job: ImportJob, row: PatientRow, patient_id: str, now: datetime, heads: set[str]
+    job: ImportJob, row: PatientRow, patient_id: str, now: datetime, heads: set[str], patience: _Patience
 ) -> list[RowIssue]:
     """R-IMPORT-2: a row whose external id is known updates that patient: versioned writes, never batches
     (PITFALLS), re-read and retried when another writer got there first (R-REL-2)."""
     for _ in range(5):
-        current = _profile_to_update(job, row, patient_id, now)
+        current = _profile_to_update(job, row, patient_id, now, patience)
         if current is None:
             message = "No stored profile has this external id (merged away, or its import stopped half-way)."
             return [RowIssue(row.row, "external_id", "not_updated_missing", message, "warning")]
@@ -626,14 +635,17 @@ def _update_existing(
 
 
 # A claim this recent without its profile is a writer still storing its rows (a parallel chunk, another upload):
-# Lambda stops every writer within 15 minutes. About 21 s of pauses cover the rest of its block.
-CLAIM_IN_FLIGHT = timedelta(minutes=15)
+# a live writer stores a block's profiles seconds after claiming its ids, and a writer that stopped claims afresh
+# when it is retried. About 21 s of pauses cover the rest of its block.
+CLAIM_IN_FLIGHT = timedelta(minutes=2)
 PROFILE_WAITS = 10
 
 
-def _profile_to_update(job: ImportJob, row: PatientRow, patient_id: str, now: datetime) -> Patient | None:
+def _profile_to_update(
+    job: ImportJob, row: PatientRow, patient_id: str, now: datetime, patience: _Patience
+) -> Patient | None:
     current = patients_store.get_patient(job.practice_id, patient_id, consistent=True)
-    if current is not None or not row.external_id:
+    if current is not None or not row.external_id or patience.exhausted:
         return current
     claim = patients_store.external_id_claim(job.practice_id, row.external_id, consistent=True)
     if claim is None or claim[0] != patient_id or claim[1] is None or now - claim[1] > CLAIM_IN_FLIGHT:
@@ -643,6 +655,7 @@ def _profile_to_update(job: ImportJob, row: PatientRow, patient_id: str, now: da
         current = patients_store.get_patient(job.practice_id, patient_id, consistent=True)
         if current is not None:
             return current
+    patience.exhausted = True
     return None
 
 
