@@ -193,8 +193,9 @@ def test_r_import_4_probable_duplicates_are_created_flagged_and_listed(gateway, 
         (b"Name,Phone\nAna,2125550101\n", "missing_columns"),
         (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)) * 8, "not_csv"),
         (b'{"patients": [{"name": "Ana"}]}', "no_header"),
+        (b"First Name;Last Name;DOB\nAna;Diaz;02/04/1980\n", "no_header"),
     ],
-    ids=["empty", "blank-lines", "header-only", "header-no-newline", "missing-columns", "binary", "json"],
+    ids=["empty", "blank-lines", "header-only", "header-no-newline", "missing-columns", "binary", "json", "semicolons"],
 )
 def test_r_import_5_an_unusable_file_fails_the_job_clearly_and_writes_no_patient(gateway, body, code):
     practice = new_practice()
@@ -202,6 +203,7 @@ def test_r_import_5_an_unusable_file_fails_the_job_clearly_and_writes_no_patient
     assert done.status == "failed"
     assert done.error_code == code
     assert done.error and len(done.error) > 10
+    assert ("separated by semicolons" in done.error) == body.startswith(b"First Name;")
     assert types_of(practice)["Patient"] == 0
 
 

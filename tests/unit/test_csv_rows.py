@@ -59,6 +59,26 @@ def test_r_import_5_header_without_required_columns_fails_with_a_clear_error():
     assert nothing.value.code == "no_header"
 
 
+@pytest.mark.parametrize(
+    ("header", "named"),
+    [
+        ("First Name;Last Name;DOB;Mobile", "semicolons"),
+        ("first\tlast\tdob", "tabs"),
+        ("MRN|Given|Family|DOB", "vertical bars"),
+    ],
+)
+def test_r_import_5_a_file_separated_by_something_else_than_commas_says_so(header, named):
+    # Given a spreadsheet saved with another list separator: its header reads as one column
+    with pytest.raises(ImportFailed) as failed:
+        map_header([header])
+    # Then the job fails with the usual code, and a message that says what to do
+    assert failed.value.code == "no_header"
+    assert f"separated by {named}, not commas" in failed.value.message
+    with pytest.raises(ImportFailed) as other:
+        map_header(["notes;comments"])  # separators, but no known column: the generic message
+    assert "no usable header row" in other.value.message
+
+
 def test_r_import_5_unknown_columns_are_listed_as_ignored():
     assert map_header(["first", "last", "dob", "Insurance"]).ignored == ["Insurance"]
 

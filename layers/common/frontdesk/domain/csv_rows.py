@@ -79,11 +79,25 @@ def map_header(cells: list[str]) -> Header:
         elif cell.strip():
             ignored.append(cell.strip())
     if not columns:
-        raise ImportFailed("The file has no usable header row (first name, last name, date of birth).", "no_header")
+        raise ImportFailed(_no_header_message(cells), "no_header")
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         raise ImportFailed(f"The header lacks required columns: {', '.join(missing)}.", "missing_columns")
     return Header(columns=columns, ignored=ignored)
+
+
+_OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _no_header_message(cells: list[str]) -> str:
+    """A spreadsheet saved with another list separator (Excel in many locales uses semicolons) reads as one
+    column: say so, since re-exporting with commas is the fix."""
+    if len(cells) == 1:
+        for separator, name in _OTHER_SEPARATORS.items():
+            parts = cells[0].split(separator)
+            if len(parts) > 1 and any(normalize_header(part) in FIELDS for part in parts):
+                return f"The header row is separated by {name}, not commas: export the file as comma-separated CSV."
+    return "The file has no usable header row (first name, last name, date of birth)."
 
 
 # ---------- bytes -> text ----------
