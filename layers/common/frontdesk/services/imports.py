@@ -341,104 +341,134 @@ def _process_block(
     earlier_profiles: Callable[[], int],
     writer: str,
 ) -> tuple[Counts, Callable[[], int]]:
+    """Imports one block of rows; returns its counts and a wait for its last profiles (see _Block)."""
+    state = _Block(job, now, earlier_profiles, writer)
+    valid = state.parse(block, country)
+    profiles_written = state.run(valid)
+    return state.counts, profiles_written
+
+
+class _Block:
     """Rows in file order, with the effect of one-row-at-a-time processing whatever the block or chunk cuts:
-    new rows are written in batches, and a row that updates a patient first flushes the rows before it.
+    new rows are written in batches (segments), and a row that updates a patient first flushes the rows before it.
 
     The block's last profiles are still being written when it returns (the caller waits for them): the next block
     reads and looks up its rows meanwhile, and waits for them before it writes anything or reads a profile, so a
     block's items are never stored before the previous block's "row done" marks."""
-    counts = Counts()
-    issues: list[RowIssue] = []
-    valid: list[PatientRow] = []
-    for number, cells in block:
-        if cells is None:
-            counts.rows_read += 1
-            counts.rejected += 1
-            issues.append(RowIssue(number, "row", "unreadable_row", "This row is not readable CSV."))
-            continue
-        if not any(cell.strip() for cell in cells):
-            continue  # a blank line is not a row
-        counts.rows_read += 1
-        parsed, row_issues = parse_row(number, cells, job.columns, now.date(), country)
-        if parsed is None:
-            counts.rejected += 1  # its errors say why; warnings about a row not imported would only be noise
-            issues += [issue for issue in row_issues if issue.severity == "error"]
-        else:
-            issues += row_issues
-            valid.append(parsed)
-    counts.warnings += sum(1 for issue in issues if issue.severity == "warning")
 
-    writers_seen = jobs.writers(job.practice_id)  # before the look-up: see flush
-    existing = _lookup(job, valid)
-    heads: set[str] = existing["heads"]  # grows with every partition this block writes
-    segment: list[_Pending] = []
-    claimed: dict[str, str] = dict(existing["external_ids"])  # external id -> patient, as the rows go by
-    actor = actor_for(job.import_id)
+    def __init__(self, job: ImportJob, now: datetime, earlier_profiles: Callable[[], int], writer: str) -> None:
+        self.job, self.now, self.earlier_profiles, self.writer = job, now, earlier_profiles, writer
+        self.counts = Counts()
+        self.issues: list[RowIssue] = []
+        self.segment: list[_Pending] = []
+        self.patience = _Patience()
+        self.actor = actor_for(job.import_id)
 
-    patience = _Patience()
-    # Every row of the block by its (deterministic) patient id, whether written before a crash or not.
-    block_rows = {_derived_id(job.import_id, row.row, "patient"): row.row for row in valid}
+    def parse(self, block: list[tuple[int, list[str] | None]], country: str) -> list[PatientRow]:
+        valid: list[PatientRow] = []
+        for number, cells in block:
+            if cells is None:
+                self.counts.rows_read += 1
+                self.counts.rejected += 1
+                self.issues.append(RowIssue(number, "row", "unreadable_row", "This row is not readable CSV."))
+                continue
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line is not a row
+            self.counts.rows_read += 1
+            parsed, row_issues = parse_row(number, cells, self.job.columns, self.now.date(), country)
+            if parsed is None:
+                self.counts.rejected += 1  # its errors say why; warnings about a row not imported would be noise
+                self.issues += [issue for issue in row_issues if issue.severity == "error"]
+            else:
+                self.issues += row_issues
+                valid.append(parsed)
+        self.counts.warnings += sum(1 for issue in self.issues if issue.severity == "warning")
+        return valid
 
-    def update(row: PatientRow, patient_id: str) -> None:
-        counts.updated += 1
-        update_issues = _update_existing(job, row, patient_id, now, heads, patience)
-        counts.warnings += len(update_issues)
-        issues.extend(update_issues)
+    def run(self, valid: list[PatientRow]) -> Callable[[], int]:
+        self.writers_seen = jobs.writers(self.job.practice_id)  # before the look-up: see _flag_duplicates
+        existing = _lookup(self.job, valid)
+        self.heads: set[str] = existing["heads"]  # grows with every partition this block writes
+        self.claimed: dict[str, str] = dict(existing["external_ids"])  # external id -> patient, as rows go by
+        # Every row of the block by its (deterministic) patient id, whether written before a crash or not.
+        self.block_rows = {_derived_id(self.job.import_id, row.row, "patient"): row.row for row in valid}
+        for row in valid:
+            own_id = _derived_id(self.job.import_id, row.row, "patient")
+            if (self.job.practice_id, own_id) in existing["profiles"]:
+                # Written by an earlier attempt at this chunk: count it as then, write nothing.
+                self.counts.created += 1
+                self.counts.duplicates += row.row in existing["flagged"]
+                if row.external_id and row.external_id not in self.claimed:
+                    # A profile imported before claims went first may lack its claim: the row still owns the id,
+                    # so a later row with it updates this profile instead of creating a second one.
+                    self.claimed[row.external_id] = own_id
+                continue
+            owner = self.claimed.get(row.external_id) if row.external_id else None
+            if owner and owner != own_id:
+                # R-IMPORT-2: a known external id updates that patient (versioned, never a batch write).
+                self._flush()
+                self._update(row, self.claimed[str(row.external_id)])  # the flush may have learnt a new owner
+                continue
+            if row.external_id:
+                self.claimed[row.external_id] = own_id
+            self.segment.append(_Pending(row, _new_patient(self.job, row, own_id, self.now), []))
+        return self._flush(last=True)
 
-    def flush(last: bool = False) -> Callable[[], int]:
-        earlier_profiles()
-        taken = _claim_external_ids(job, segment, now)
-        if taken:  # another writer created these patients meanwhile: the rows update them instead
-            claimed.update(taken)
-            for pending in [pending for pending in segment if pending.row.external_id in taken]:
-                segment.remove(pending)
-                update(pending.row, taken[str(pending.row.external_id)])
-        _find_duplicates(segment, heads, block_rows)
-        profiles = _store_segment(job, segment, heads, actor)
-        if segment and jobs.writers(job.practice_id).raced(writers_seen, writer, now - WRITER_LIFETIME):
-            # Another import wrote while this block looked up and wrote: what the look-up could not see yet, a Query
-            # made after this segment's writes does (R-IMPORT-4; docs/data-model.md, "imports side by side").
-            _add_stored_duplicates(segment, block_rows)
-        pairs: list[Any] = []
-        for pending in segment:
-            counts.created += 1
-            if pending.duplicates:
-                counts.duplicates += 1
-                issues.append(_duplicate_issue(pending))
-            pairs += [_pair_item(pending.patient, pair) for pair in pending.duplicates]
+    def _update(self, row: PatientRow, patient_id: str) -> None:
+        self.counts.updated += 1
+        update_issues = _update_existing(self.job, row, patient_id, self.now, self.heads, self.patience)
+        self.counts.warnings += len(update_issues)
+        self.issues.extend(update_issues)
+
+    def _flush(self, last: bool = False) -> Callable[[], int]:
+        self.earlier_profiles()
+        self._claim_external_ids()
+        _find_duplicates(self.segment, self.heads, self.block_rows)
+        profiles = _store_segment(self.job, self.segment, self.heads, self.actor)
+        pairs = self._flag_duplicates()
         # Row issues and pairs before profiles: a profile is the "row done" mark a retry trusts, so every item of
         # its row is stored before it; a crash in between leaves rows the retry redoes whole.
-        jobs.batch_put([_error_item(job, issue) for issue in issues] + pairs)
+        jobs.batch_put([_error_item(self.job, issue) for issue in self.issues] + pairs)
         profiles_written = jobs.start_batch_put(profiles)
-        segment.clear()
-        issues.clear()
+        self.segment.clear()
+        self.issues.clear()
         if last:
             return profiles_written
         profiles_written()
         return _nothing_in_flight
 
-    for row in valid:
-        own_id = _derived_id(job.import_id, row.row, "patient")
-        if (job.practice_id, own_id) in existing["profiles"]:
-            # Written by an earlier attempt at this chunk: count it as then, write nothing.
-            counts.created += 1
-            counts.duplicates += row.row in existing["flagged"]
-            if row.external_id and row.external_id not in claimed:
-                # Its external-id item may be the part of the batch that a crash lost: the row still owns the id, so
-                # a later row with it updates this profile instead of creating a second one (as without the crash).
-                claimed[row.external_id] = own_id
-            continue
-        owner = claimed.get(row.external_id) if row.external_id else None
-        if owner and owner != own_id:
-            # R-IMPORT-2: a known external id updates that patient (versioned, never a batch write).
-            flush()
-            update(row, claimed[str(row.external_id)])  # the flush may have learnt the id is someone else's
-            continue
-        if row.external_id:
-            claimed[row.external_id] = own_id
-        segment.append(_Pending(row, _new_patient(job, row, own_id, now), []))
-    profiles_written = flush(last=True)
-    return counts, profiles_written
+    def _claim_external_ids(self) -> None:
+        """Before any other item of the segment's rows: an id another writer claimed meanwhile (a parallel chunk,
+        another upload) makes its row an update of that writer's patient."""
+        wanted = [(p.row.external_id, p.patient.patient_id) for p in self.segment if p.row.external_id]
+        pages = [dict(wanted[start : start + CONDITIONAL_PAGE]) for start in range(0, len(wanted), CONDITIONAL_PAGE)]
+        taken: dict[str, str] = {}
+        for lost in jobs.in_parallel(self._claim_page, pages):
+            taken.update(lost)
+        for pending in [pending for pending in self.segment if pending.row.external_id in taken]:
+            external_id = str(pending.row.external_id)
+            self.claimed[external_id] = taken[external_id]
+            self.segment.remove(pending)
+            self._update(pending.row, taken[external_id])
+
+    def _claim_page(self, claims: dict[str, str]) -> dict[str, str]:
+        return patients_store.claim_external_ids(self.job.practice_id, claims, self.now)
+
+    def _flag_duplicates(self) -> list[Any]:
+        """Counts and flags the segment's probable duplicates; returns their pair items. Another import that wrote
+        while this block looked up and wrote may hold duplicates the look-up could not see yet: a Query made after
+        this segment's writes does (R-IMPORT-4; docs/data-model.md, "imports side by side")."""
+        writers_now = jobs.writers(self.job.practice_id) if self.segment else None
+        if writers_now and writers_now.raced(self.writers_seen, self.writer, self.now - WRITER_LIFETIME):
+            _add_stored_duplicates(self.segment, self.block_rows)
+        pairs: list[Any] = []
+        for pending in self.segment:
+            self.counts.created += 1
+            if pending.duplicates:
+                self.counts.duplicates += 1
+                self.issues.append(_duplicate_issue(pending))
+            pairs += [_pair_item(pending.patient, pair) for pair in pending.duplicates]
+        return pairs
 
 
 def _store_segment(job: ImportJob, segment: list[_Pending], heads: set[str], actor: str) -> list[PatientItem]:
@@ -479,17 +509,6 @@ def _add_stored_duplicates(segment: list[_Pending], block_rows: dict[str, int]) 
 def _pair_item(patient: Patient, pair: DuplicatePair) -> Any:
     first, second = pair.patient_ids
     return patients_store.duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at)
-
-
-def _claim_external_ids(job: ImportJob, segment: list[_Pending], now: datetime) -> dict[str, str]:
-    """Claims the segment's external ids before any other item of their rows is written (a crash in between leaves
-    claims a retry makes again). Returns {external id: patient} for the ids another patient holds."""
-    wanted = [(p.row.external_id, p.patient.patient_id) for p in segment if p.row.external_id]
-    pages = [dict(wanted[start : start + CONDITIONAL_PAGE]) for start in range(0, len(wanted), CONDITIONAL_PAGE)]
-    taken: dict[str, str] = {}
-    for lost in jobs.in_parallel(lambda page: patients_store.claim_external_ids(job.practice_id, page, now), pages):
-        taken.update(lost)
-    return taken
 
 
 def _error_item(job: ImportJob, issue: RowIssue) -> Any:
