@@ -24,22 +24,29 @@ def profiles(practice: str) -> list[dict[str, Any]]:
     return [item for item in items_of(practice) if item["type"]["S"] == "Patient"]
 
 
-def test_r_import_2_an_upload_that_looked_up_before_another_created_the_patients_updates_them(gateway, monkeypatch):
+def after_the_first_look_up(monkeypatch: Any, other_writer: Any) -> list[bool]:
+    """Runs other_writer() once, right after the next import's first block looked up its rows and before it writes
+    them: the race, forced. The list it returns holds True once it ran."""
     from frontdesk.services import imports
 
-    practice = new_practice()
     real_lookup = imports._lookup
-    interleaved: list[str] = []
+    ran: list[bool] = []
 
-    def other_upload_after_lookup(job_: Any, rows: list[Any]) -> Any:
+    def lookup_then_other_writer(job_: Any, rows: list[Any]) -> Any:
         found = real_lookup(job_, rows)
-        if not interleaved:
-            # Given another upload of the same export that runs whole between this import's look-up and its writes
-            interleaved.append("monday-copy.csv")
-            upload(gateway, practice, HEADER + ROWS, "monday-copy.csv")
+        if not ran:
+            ran.append(True)
+            other_writer()
         return found
 
-    monkeypatch.setattr(imports, "_lookup", other_upload_after_lookup)
+    monkeypatch.setattr(imports, "_lookup", lookup_then_other_writer)
+    return ran
+
+
+def test_r_import_2_an_upload_that_looked_up_before_another_created_the_patients_updates_them(gateway, monkeypatch):
+    practice = new_practice()
+    # Given another upload of the same export that runs whole between this import's look-up and its writes
+    interleaved = after_the_first_look_up(monkeypatch, lambda: upload(gateway, practice, HEADER + ROWS, "copy.csv"))
     # When this import writes rows its look-up said were new
     second = job(practice, upload(gateway, practice, HEADER + ROWS.replace("B-2,", "B-2,bob@example.org"), "mon.csv"))
     # Then its claims lost to the patients just created, and it updated them instead of creating two more
@@ -149,23 +156,13 @@ def test_r_import_2_writers_claiming_the_same_external_ids_at_once_each_id_gets_
 
 
 def test_r_import_4_a_probable_duplicate_created_by_another_upload_meanwhile_is_still_flagged(gateway, monkeypatch):
-    from frontdesk.services import imports
     from frontdesk.services.imports import list_duplicates
 
     practice = new_practice()
-    real_lookup = imports._lookup
-    interleaved: list[str] = []
-
-    def other_upload_after_lookup(job_: Any, rows: list[Any]) -> Any:
-        found = real_lookup(job_, rows)
-        if not interleaved:
-            # Given another upload that creates the same person (other record number) between this import's
-            # look-up (no IndexHead yet: nothing to query) and its writes
-            interleaved.append("clinic-b.csv")
-            upload(gateway, practice, HEADER + "Ana,Diaz,1980-04-02,(212) 555-0101,,B-77,\n", "clinic-b.csv")
-        return found
-
-    monkeypatch.setattr(imports, "_lookup", other_upload_after_lookup)
+    # Given another upload that creates the same person (other record number) between this import's look-up (no
+    # IndexHead yet: nothing to query) and its writes
+    other = HEADER + "Ana,Diaz,1980-04-02,(212) 555-0101,,B-77,\n"
+    interleaved = after_the_first_look_up(monkeypatch, lambda: upload(gateway, practice, other, "clinic-b.csv"))
     # When this import creates Ana under its own record number
     done = job(practice, upload(gateway, practice, HEADER + "Ana,Diaz,1980-04-02,(212) 555-0101,,A-1,\n", "a.csv"))
     # Then it found her head taken, queried, and flagged the pair (both reasons: same name+DOB, same cell phone)
@@ -182,7 +179,6 @@ def test_r_import_4_a_block_written_while_another_import_is_at_work_queries_agai
 ):
     from frontdesk.adapters.clock import get_clock
     from frontdesk.domain.patients import Patient
-    from frontdesk.services import imports
     from frontdesk.store import imports as job_store
     from frontdesk.store.patients import create_patient
 
@@ -190,17 +186,13 @@ def test_r_import_4_a_block_written_while_another_import_is_at_work_queries_agai
     # Given another import at work for the practice since before this one (registered, not finished)
     now = get_clock().now()
     other = job_store.register_writer(practice, "other-import#1", now, now - timedelta(minutes=30))
-    real_lookup = imports._lookup
 
-    def ana_stored_after_lookup(job_: Any, rows: list[Any]) -> Any:
-        found = real_lookup(job_, rows)
-        if not profiles(practice):
-            # ...whose Ana is stored between this import's look-up and its writes (no arrival, no departure)
-            ana = Patient(practice, "other-ana", "Ana", "Diaz", date(1980, 4, 2), "conv-other-ana", get_clock().now())
-            create_patient(replace(ana, cell_phone="+12125550101"), actor="other-import", duplicates=[])
-        return found
+    def store_ana() -> None:
+        # ...whose Ana is stored between this import's look-up and its writes (no arrival, no departure)
+        ana = Patient(practice, "other-ana", "Ana", "Diaz", date(1980, 4, 2), "conv-other-ana", get_clock().now())
+        create_patient(replace(ana, cell_phone="+12125550101"), actor="other-import", duplicates=[])
 
-    monkeypatch.setattr(imports, "_lookup", ana_stored_after_lookup)
+    after_the_first_look_up(monkeypatch, store_ana)
     done = job(practice, upload(gateway, practice, HEADER + "Ana,Diaz,1980-04-02,(212) 555-0101,,A-1,\n", "a.csv"))
     job_store.unregister_writer(practice, other)
     # Then, a writer being present, the block queried its partitions after its writes and flagged Ana
