@@ -467,7 +467,7 @@ class _Block:
             if pending.duplicates:
                 self.counts.duplicates += 1
                 self.issues.append(_duplicate_issue(pending))
-            pairs += [_pair_item(pending.patient, pair) for pair in pending.duplicates]
+            pairs += [patients_store.pair_item_of(pending.patient, pair) for pair in pending.duplicates]
         return pairs
 
 
@@ -476,7 +476,7 @@ def _store_segment(job: ImportJob, segment: list[_Pending], heads: set[str], act
     duplicate pairs and flags) and index heads already stored."""
     items: list[Any] = []
     for pending in segment:
-        items += patients_store.new_patient_items(pending.patient, actor=actor, duplicates=[], heads_present=heads)
+        items += patients_store.new_patient_items(pending.patient, actor=actor, heads_present=heads)
         heads.update(patients_store.index_partitions(pending.patient))
     jobs.batch_put([item for item in items if not isinstance(item, PatientItem)])
     return [item for item in items if isinstance(item, PatientItem)]
@@ -484,10 +484,10 @@ def _store_segment(job: ImportJob, segment: list[_Pending], heads: set[str], act
 
 def _duplicate_partitions(patient: Patient) -> list[str]:
     """The partitions whose entries make a probable duplicate: name+DOB, and the cell phone (not landlines)."""
-    found = [
-        keys.name_dob_pk(patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth.isoformat())
-    ]
-    return found + ([keys.phone_pk(patient.practice_id, patient.cell_phone)] if patient.cell_phone else [])
+    cell = [patient.cell_phone] if patient.cell_phone else []
+    return patients_store.partitions_of(
+        patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth, cell
+    )
 
 
 def _add_stored_duplicates(segment: list[_Pending], block_rows: dict[str, int]) -> None:
@@ -504,11 +504,6 @@ def _add_stored_duplicates(segment: list[_Pending], block_rows: dict[str, int]) 
         for other, reason in _pairs_of(pending.patient, names, phones).items():
             if other not in known:
                 pending.duplicates.append(DuplicatePair(sorted((pending.patient.patient_id, other)), reason))
-
-
-def _pair_item(patient: Patient, pair: DuplicatePair) -> Any:
-    first, second = pair.patient_ids
-    return patients_store.duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at)
 
 
 def _error_item(job: ImportJob, issue: RowIssue) -> Any:

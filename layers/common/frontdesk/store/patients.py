@@ -247,6 +247,12 @@ def duplicate_pair_item(practice_id: str, a: str, b: str, reason: str, at: datet
     return DuplicatePairItem(pk, sk, practice_id=practice_id, patient_ids=sorted((a, b)), reason=reason, created_at=at)
 
 
+def pair_item_of(patient: Patient, pair: DuplicatePair) -> DuplicatePairItem:
+    """The listing of a probable-duplicate pair found when `patient` was created."""
+    first, second = pair.patient_ids
+    return duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at)
+
+
 def new_conversation_item(patient: Patient) -> ConversationItem:
     pk, sk = ConversationItem.key(patient.practice_id, patient.conversation_id)
     return ConversationItem(
@@ -275,8 +281,7 @@ def create_patient(patient: Patient, *, actor: str, duplicates: list[DuplicatePa
     if afterwards:
         with DuplicatePairItem.batch_write() as batch:
             for pair in afterwards:
-                first, second = pair.patient_ids
-                batch.save(duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at))
+                batch.save(pair_item_of(patient, pair))
 
 
 def _create_transaction(patient: Patient, actor: str, duplicates: list[DuplicatePair]) -> None:
@@ -296,8 +301,7 @@ def _create_transaction(patient: Patient, actor: str, duplicates: list[Duplicate
         for partition in index_partitions(patient):
             tx.save(index_head_item(patient.practice_id, partition))
         for pair in duplicates:
-            first, second = pair.patient_ids
-            tx.save(duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at))
+            tx.save(pair_item_of(patient, pair))
         tx.save(audit_item(patient.practice_id, patient.patient_id, actor, "patient.create", patient.created_at))
 
 
@@ -418,12 +422,11 @@ def list_duplicates(practice_id: str, limit: int, start_key: dict | None) -> tup
 # ---------- imports (issue 5): the same items create_patient writes, for batch writes ----------
 
 
-def new_patient_items(
-    patient: Patient, *, actor: str, duplicates: list[DuplicatePair], heads_present: Container[str] = ()
-) -> list[TableItem]:
+def new_patient_items(patient: Patient, *, actor: str, heads_present: Container[str] = ()) -> list[TableItem]:
     """What create_patient writes, as items for BatchWriteItem (fresh inserts only: PITFALLS), less the index
-    heads the caller knows are stored already (rewriting one would cost a write for nothing) and less the
-    external-id claim, which must be conditional: the caller claims it first (claim_external_ids).
+    heads the caller knows are stored already (rewriting one would cost a write for nothing), less the
+    external-id claim, which must be conditional (the caller claims it first: claim_external_ids), and less the
+    duplicate pairs (the caller may find more after these items are stored: pair_item_of).
 
     Profile and conversation start at version 1, as a transactional create leaves them.
     """
@@ -438,9 +441,6 @@ def new_patient_items(
         items.append(phone_index_item(patient, landline, "landline"))
     items.append(name_dob_item(patient))
     items += [index_head_item(patient.practice_id, p) for p in index_partitions(patient) if p not in heads_present]
-    for pair in duplicates:
-        first, second = pair.patient_ids
-        items.append(duplicate_pair_item(patient.practice_id, first, second, pair.reason, patient.created_at))
     items.append(audit_item(patient.practice_id, patient.patient_id, actor, "patient.create", patient.created_at))
     return items
 
