@@ -221,7 +221,8 @@ def _raw_body(event: dict[str, Any]) -> bytes:
 
 def _pre_checks(event: dict[str, Any]) -> dict[str, Any] | None:
     """Before any parsing: a webhook without a valid signature is a 401 (nothing is read or stored); then a body over
-    10 kB is a 413 (API.md), for a caller who passed authentication."""
+    MAX_BODY_BYTES is a 413 (API.md), for a caller who passed authentication; then resolve() refuses JSON nested too
+    deeply (R-API-1): a stranger's deep body costs one HMAC, never a parse."""
     route_key = str(event.get("routeKey", ""))
     raw_bytes = _raw_body(event)
     error: ApiError | None = None

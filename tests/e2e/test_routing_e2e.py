@@ -117,8 +117,8 @@ def test_r_route_webhook_bad_input_is_rejected_with_nothing_stored(api: Api) -> 
     payload = {"provider_message_id": "z", "from": sender, "to": practice["textable_number"], "line_type": "cell"}
     missing = _webhook(api, "voicemail", payload)
     assert (missing.status, missing.body["error"].get("field")) == (400, "recording_url")
-    # A body over 10 kB is a 413
-    big = _sms(api, practice, sender, "x" * (10 * 1024 + 10))
+    # A body over the byte ceiling (160 kB, R-API-1) is a 413
+    big = _sms(api, practice, sender, "x" * (160 * 1024 + 10))
     assert (big.status, big.error_code) == (413, "too_large")
     assert api.call("POST", "/patients/search", practice["admin"], {"phone": sender}).body["items"] == []
 

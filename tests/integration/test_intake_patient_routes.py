@@ -200,9 +200,11 @@ def test_r_rel_1_repeated_client_message_id_is_answered_like_the_first(bus: Any)
     assert bodies.count("once") == 1
 
 
-def test_r_route_body_over_10kb_is_413(bus: Any) -> None:
+def test_r_route_body_over_the_byte_ceiling_is_413(bus: Any) -> None:
+    from frontdesk.http import MAX_BODY_BYTES
+
     world = World()
-    reply = world.send("x" * (10 * 1024 + 1))
+    reply = world.send("x" * (MAX_BODY_BYTES + 1))
     assert (reply.status, reply.error_code) == (413, "too_large")
     assert world.conversation()["messages"] == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,7 +20,14 @@ from frontdesk.schemas import ApiModel
 
 logger = Logger()
 
-MAX_BODY_BYTES = 10 * 1024
+# R-API-1: text limits count characters, and the byte ceiling admits any text within them. JSON may spell each
+# character as a 12-byte surrogate-pair escape (`\ud83d\ude00`); the most text one capped body carries is a
+# voicemail webhook's 12,300 characters (transcript, URL, ids): 147,600 bytes at worst. A test checks every capped
+# model's worst case fits.
+MAX_BODY_BYTES = 160 * 1024
+MAX_JSON_DEPTH = 32
+# A JSON string (skipped whole, escapes included) or a bracket: the regex engine walks strings, not Python.
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 class ErrorDetail(ApiModel):
@@ -89,7 +97,9 @@ def _validation_error(error: RequestValidationError) -> Response:
 def describe_validation_error(errors: Iterable[Any]) -> tuple[str | None, str]:
     """The first problem, naming the field but never echoing the submitted value (it may be PHI)."""
     for problem in errors:
-        location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path")]
+        location = list(problem.get("loc", ()))
+        if location and location[0] in ("body", "query", "path", "header"):
+            location = location[1:]  # where it came from, not a field (a field may itself be called `body`)
         kind = str(problem.get("type", ""))
         if kind == "json_invalid":
             return None, "The request body is not valid JSON."
@@ -98,13 +108,44 @@ def describe_validation_error(errors: Iterable[Any]) -> tuple[str | None, str]:
         if kind == "extra_forbidden":
             # The name of a field we do not declare is the client's text, and may itself be PHI: not echoed.
             return None, "The request has a field that is not accepted."
-        field = location[-1] if location else None
+        field = field_path(location)
         text = {
             "missing": "This field is required.",
             "extra_forbidden": "This field is not accepted.",
+            "string_pattern_mismatch": "This field has characters or a form that is not accepted.",
         }.get(kind, f"This field is not valid ({kind.replace('_', ' ')}).")
         return field, text
     return None, "The request is not valid."
+
+
+def field_path(location: Iterable[Any]) -> str | None:
+    """The field as the client wrote it: `reasons[0]`, `items[2].location_id` (never a bare list index)."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif path:
+            path += f".{part}"
+        else:
+            path = str(part)
+    return path or None
+
+
+def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when JSON text nests deeper than `limit` (`{}` is one level). Measured on the raw text without
+    recursion, stopping at the first bracket past the limit: a 1,000-deep body costs microseconds, not a
+    RecursionError in the parser. Strings are skipped whole, so brackets inside them do not count; invalid JSON
+    is left to the parser."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def _route_not_found(_: NotFoundError) -> Response:
@@ -130,7 +171,7 @@ Access = dict[str, frozenset[str]]  # "METHOD /path/{param}" (the HTTP API route
 
 def resolve(app: APIGatewayHttpResolver, access: Access, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Authentication and the route's roles come before body validation: a stranger learns nothing from a 400."""
-    refusal = check_access(access, event) or _check_body_encoding(event)
+    refusal = check_access(access, event) or _check_body_encoding(event) or _check_depth(event)
     if refusal is not None:
         return {
             "statusCode": refusal.status,
@@ -162,6 +203,14 @@ def _check_body_encoding(event: dict[str, Any]) -> ApiError | None:
     except (ValueError, UnicodeDecodeError):
         return ValidationFailed("The request body must be UTF-8 JSON.")
     event["body"], event["isBase64Encoded"] = text, False
+    return None
+
+
+def _check_depth(event: dict[str, Any]) -> ApiError | None:
+    """R-API-1: JSON nested deeper than 32 levels is refused before it is parsed (after _check_body_encoding)."""
+    body = event.get("body")
+    if body and json_depth_exceeds(str(body)):
+        return ValidationFailed(f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.")
     return None
 
 
