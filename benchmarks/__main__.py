@@ -1,8 +1,11 @@
-"""`python -m benchmarks [name ...]`: runs every benchmark module (or those named) and prints one table."""
+"""`python -m benchmarks [name ...]`: runs every benchmark module (or those named) and prints one table.
+
+`--help` prints the usage and the names; an unknown name is an error (exit 2), never a silent skip.
+"""
 
 from __future__ import annotations
 
-import importlib.util
+import argparse
 import json
 import platform
 import subprocess
@@ -13,8 +16,7 @@ from datetime import UTC, datetime
 from benchmarks.common import Row, failed, format_table, row
 from infra.template import ROOT
 
-# In table order. routing_latency and import_throughput come from the routing and import branches: listed here,
-# collected when present.
+# In table order: every module of benchmarks/ that has a run() (a unit test checks the two lists agree).
 MODULES = (
     "cold_start",
     "requests_per_operation",
@@ -62,13 +64,37 @@ def run_module(name: str) -> list[Row]:
     return [row(f"{name}: benchmark failed to run (exit {result.returncode})", "error", "", "runs", False)]
 
 
+def parser() -> argparse.ArgumentParser:
+    described = "\n".join(f"  {name:<24}{_summary(name)}" for name in MODULES)
+    parse = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Runs the benchmarks (each in its own interpreter) and prints one table: figure, value, unit, "
+        "target, met?. Exit status 1 when a figure misses its target. BENCH_RUNS overrides the repetitions.",
+        epilog=f"benchmarks, in table order (all when none is named):\n{described}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parse.add_argument("names", nargs="*", metavar="name", help="a benchmark to run (default: all)")
+    return parse
+
+
+def _summary(name: str) -> str:
+    """The first line of the module's docstring, read without importing it (importing may start engines)."""
+    import ast
+
+    source = (ROOT / "benchmarks" / f"{name}.py").read_text(encoding="utf-8")
+    doc = ast.get_docstring(ast.parse(source)) or ""
+    return doc.splitlines()[0] if doc else ""
+
+
 def main(argv: list[str] | None = None) -> int:
-    wanted = (argv if argv is not None else sys.argv[1:]) or list(MODULES)
+    parse = parser()
+    names = parse.parse_args(argv if argv is not None else sys.argv[1:]).names
+    unknown = [name for name in names if name not in MODULES]
+    if unknown:
+        parse.error(f"unknown benchmark {', '.join(unknown)} (choose from {', '.join(MODULES)})")  # exits 2
+    wanted = names or list(MODULES)
     rows: list[Row] = []
     for name in wanted:
-        if importlib.util.find_spec(f"benchmarks.{name}") is None:
-            print(f"[bench] {name}: not present on this branch, skipped", file=sys.stderr)
-            continue
         started = time.monotonic()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         rows += run_module(name)

@@ -1,7 +1,8 @@
 """DynamoDB requests per API operation and job, against the budgets of docs/data-model.md.
 
-Each operation runs through the real lambda_handler in-process (the event the runner would build), on DynamoDB
-Local, while botocore's client counts the DynamoDB requests. A count above its access pattern's budget fails.
+Each operation runs through the real lambda_handler in-process (the event the runner would build: the tests' client
+harness, tests/support.invoke_route), on DynamoDB Local, while botocore's client counts the DynamoDB requests. A
+count above its access pattern's budget fails.
 
 Adding an operation: write a function `(World) -> Call` (the request to make, after any setup it needs) and list
 it in OPERATIONS with the access pattern whose budget applies and any extra the budget cell allows ("+n audit").
@@ -11,13 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from benchmarks.common import Row, local_dynamodb, main, row
+from tests.support import invoke_route, wired
 
 
 @dataclass
@@ -69,43 +69,13 @@ def claims(role: str, practice_id: str | None = None, **ids: str) -> dict[str, s
     return Principal(sub=sub, role=role, practice_id=practice_id, **ids).claims()
 
 
-@lru_cache(maxsize=1)
-def _wiring() -> Any:
-    from infra.template import wiring
-
-    return wiring()
-
-
-def event_for(call: Call) -> tuple[Any, dict[str, Any]]:
-    """(the function's spec, the HTTP API v2 event) as the runner builds them (tests/support.http_event)."""
-    from infra.local import events
-
-    wired = _wiring()
-    found = events.match_route(wired.routes, call.method, call.path)
-    if found is None:
-        raise RuntimeError(f"no route {call.method} {call.path}")
-    route, params = found
-    raw = call.raw if call.raw is not None else b"" if call.body is None else json.dumps(call.body).encode()
-    headers = {"content-type": "application/json", **{k.lower(): v for k, v in call.headers.items()}}
-    event = events.http_event(route, call.method, call.path, "", headers, raw, params)
-    if route.authorized:
-        event["requestContext"]["authorizer"] = {"lambda": call.claims or {"auth_error": "missing"}}
-    return wired.functions[route.function], event
-
-
 def invoke(call: Call, timings: list[float] | None = None) -> Any:
-    """Calls the real lambda_handler; `timings` gets the handler's own duration (event building excluded)."""
-    from infra.local.functions import invoke as invoke_function
-
-    spec, event = event_for(call)
-    started = time.perf_counter()
-    result = invoke_function(spec, event)
-    if timings is not None:
-        timings.append(time.perf_counter() - started)
-    body = json.loads(result["body"]) if result.get("body") else None
-    if call.status is not None and result["statusCode"] != call.status:
-        raise RuntimeError(f"{call.method} {call.path} answered {result['statusCode']}, expected {call.status}")
-    return body
+    """Calls the real lambda_handler (tests/support.invoke_route); `timings` gets the handler's own duration."""
+    body = call.raw if call.raw is not None else call.body
+    reply = invoke_route(call.method, call.path, body, call.claims, timings=timings, headers=call.headers)
+    if call.status is not None and reply.status != call.status:
+        raise RuntimeError(f"{call.method} {call.path} answered {reply.status}, expected {call.status}")
+    return reply.body
 
 
 def unique_number() -> str:
@@ -286,7 +256,7 @@ def route_one(world: World) -> Job:
     invoke(app_message(world))
     event = LOCAL_BUS.published[-1]
     assert event["detail-type"] == "MessageReceived"
-    spec = _wiring().functions["RoutingFunction"]
+    spec = wired().functions["RoutingFunction"]
 
     def run() -> int:
         from infra.local.functions import invoke as invoke_function
@@ -448,7 +418,7 @@ def _phone_job(world: World, job: str, counted: str, advance_hours: float) -> Jo
     for _ in range(DUE_REQUESTS):
         pending_change(world)
     get_clock().advance(advance_hours * 3600)  # type: ignore[attr-defined]
-    spec = _wiring().functions["PhoneJobsFunction"]
+    spec = wired().functions["PhoneJobsFunction"]
 
     def run() -> int:
         from infra.local.functions import invoke as invoke_function

@@ -1,4 +1,5 @@
-"""Helpers shared by tests: an HTTP client for the runner, in-process handler invocation, factories."""
+"""The client harness shared by tests and benchmarks: an HTTP client for the runner, in-process handler invocation
+(the event the runner builds), factories."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import hashlib
 import hmac
 import json
 import random
+import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import requests
@@ -103,34 +106,61 @@ class Api:
         return dict(reply.body)
 
 
+@lru_cache(maxsize=1)
+def wired() -> Any:
+    """The template's wiring, read once per process (tests and benchmarks route every request through it)."""
+    from infra.template import wiring
+
+    return wiring()
+
+
+def route_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    claims: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """(the function the template routes this request to, its HTTP API v2 event), as API Gateway and the runner
+    build them. `body` is sent as is when bytes (a signed webhook's exact bytes), JSON-encoded otherwise."""
+    from infra.local import events
+
+    found = events.match_route(wired().routes, method, path.split("?")[0])
+    assert found is not None, f"no route {method} {path}"
+    route, params = found
+    raw = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    all_headers = {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
+    query = path.split("?", 1)[1] if "?" in path else ""
+    event = events.http_event(route, method, path.split("?")[0], query, all_headers, raw, params)
+    if route.authorized:
+        event["requestContext"]["authorizer"] = {"lambda": claims or {"auth_error": "missing"}}
+    return wired().functions[route.function], event
+
+
 def http_event(
     method: str, path: str, body: Any = None, claims: dict[str, str] | None = None, **extra: Any
 ) -> dict[str, Any]:
     """An HTTP API v2 event for a template route, as API Gateway (and the runner) builds it."""
-    from infra.local import events
-    from infra.template import wiring
-
-    found = events.match_route(wiring().routes, method, path.split("?")[0])
-    assert found is not None, f"no route {method} {path}"
-    route, params = found
-    raw = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    headers = {"content-type": "application/json", **extra.pop("headers", {})}
-    query = path.split("?", 1)[1] if "?" in path else ""
-    event = events.http_event(route, method, path.split("?")[0], query, headers, raw, params)
-    if route.authorized:
-        event["requestContext"]["authorizer"] = {"lambda": claims or {"auth_error": "missing"}}
-    return event
+    return route_event(method, path, body, claims, extra.pop("headers", {}))[1]
 
 
-def invoke_route(method: str, path: str, body: Any = None, claims: dict[str, str] | None = None, **extra: Any) -> Reply:
-    """Calls the real lambda_handler of the function the template routes this request to."""
-    from infra.local import events
+def invoke_route(
+    method: str,
+    path: str,
+    body: Any = None,
+    claims: dict[str, str] | None = None,
+    *,
+    timings: list[float] | None = None,
+    **extra: Any,
+) -> Reply:
+    """Calls the real lambda_handler of the function the template routes this request to (in-process, as the
+    runner does); `timings` gets the handler's own duration, event building excluded (benchmarks)."""
     from infra.local.functions import invoke
-    from infra.template import wiring
 
-    wired = wiring()
-    route, _ = events.match_route(wired.routes, method, path.split("?")[0]) or (None, None)
-    assert route is not None
-    result = invoke(wired.functions[route.function], http_event(method, path, body, claims, **extra))
+    spec, event = route_event(method, path, body, claims, extra.pop("headers", {}))
+    started = time.perf_counter()
+    result = invoke(spec, event)
+    if timings is not None:
+        timings.append(time.perf_counter() - started)
     payload = json.loads(result["body"]) if result.get("body") else None
     return Reply(result["statusCode"], payload, result.get("headers") or {})
