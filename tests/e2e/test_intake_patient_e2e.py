@@ -1,9 +1,9 @@
 """The patient's side end to end through the runner: reason prompt, sticky reason, read receipts, idempotent
 messages (R-ROUTE-3, R-ROUTE-4, R-ROUTE-5, R-REL-1).
 
-A patient reaches the conversation only after login and DOB verification (R-LOGIN-1, R-DOB-1), which the identity
-area implements; until those routes exist on this branch these tests are skipped (the same rules are proven through
-the real handlers in tests/integration/test_intake_patient_routes.py).
+A patient reaches the conversation only after login and DOB verification (R-LOGIN-1, R-DOB-1): a login route that
+does not answer as API.md says fails the test (never a skip). The same rules are also proven through the real
+handlers in tests/integration/test_intake_patient_routes.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ pytestmark = pytest.mark.e2e
 
 def _login(api: Api, practice: dict[str, Any], cell: str) -> Any:
     started = api.call("POST", "/patient/login", body={"practice_id": practice["practice_id"], "phone": cell})
-    if started.status == 404:
-        pytest.skip("patient login (identity area, issue 3) is not on this branch yet")
     assert started.status == 202, started
     code = api.call("GET", f"/_local/outbox?to={cell.replace('+', '%2B')}").body["items"][-1]["code"]
     verified = api.call(
