@@ -7,13 +7,14 @@ be forgotten: a route without an ACCESS entry fails here.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from infra.local.functions import load_module
 from infra.template import wiring
-from tests.support import Api
+from tests.support import Api, unique_phone
 
 pytestmark = pytest.mark.e2e
 ROLES = ("patient", "staff", "admin", "support", "integration")
@@ -99,15 +100,97 @@ def test_r_sec_1_each_role_gets_exactly_the_routes_it_is_allowed(world: dict[str
             assert reply.status == 403 and reply.error_code == "forbidden", (role, route, reply)
 
 
-@pytest.mark.parametrize(
-    "route",
-    [r for r in AUTHORIZED if "{" in r.path and ACCESS.get(f"{r.method} {r.path}", frozenset()) & {"staff", "admin"}],
-    ids=lambda r: f"{r.method} {r.path}",
-)
-def test_r_sec_1_another_practice_never_sees_or_changes_this_practices_records(
-    world: dict[str, Any], route: Any
-) -> None:
+@dataclass(frozen=True)
+class Isolation:
+    """One route called by another practice's admin with a body the route accepts, on a record of this practice.
+
+    `away` is the exact (status, code) API.md implies for the other practice; `home` the status this practice's
+    admin gets for the same request right after (the control: the record exists and the body is valid, so the
+    away answer is isolation, never a validation 400 or a missing record). `ids` picks the records of the path.
+    """
+
+    away: tuple[int, str | None]
+    home: int
+    body: Any = None
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+NOT_FOUND = (404, "not_found")  # another practice's record does not exist for the caller (API.md: 404 not_found)
+ISOLATION: dict[str, Isolation] = {
+    "GET /patients/{patient_id}": Isolation(NOT_FOUND, 200),
+    "PUT /patients/{patient_id}/cell-phone": Isolation(NOT_FOUND, 200, {"cell_phone": "new_phone"}),
+    "GET /patients/{patient_id}/phone-change-requests": Isolation(NOT_FOUND, 200),
+    "PUT /patients/{patient_id}/date-of-birth": Isolation(NOT_FOUND, 200, {"date_of_birth": "1980-04-02"}),
+    "POST /patients/{patient_id}/merge": Isolation(
+        NOT_FOUND, 200, {"source_patient_id": "merge_source"}, {"patient_id": "merge_target"}
+    ),
+    "GET /patients/{patient_id}/audit": Isolation(NOT_FOUND, 200),
+    "GET /imports/{import_id}": Isolation(NOT_FOUND, 200),
+    "GET /inboxes/{inbox_id}/conversations": Isolation(NOT_FOUND, 200),
+    "GET /conversations/{conversation_id}": Isolation(NOT_FOUND, 200),
+    "POST /conversations/{conversation_id}/messages": Isolation(NOT_FOUND, 201, {"body": "Note", "internal": True}),
+    "POST /conversations/{conversation_id}/assign": Isolation(NOT_FOUND, 200, {"unassigned": True}),
+    "POST /conversations/{conversation_id}/close": Isolation(NOT_FOUND, 200),
+    "GET /staff/{staff_id}/subscriptions": Isolation(NOT_FOUND, 200),
+    "PUT /staff/{staff_id}/subscriptions": Isolation(
+        NOT_FOUND, 200, {"reasons": [], "locations": [], "inboxes": ["unassigned"]}
+    ),
+    # The extension is a key of the caller's own practice's configuration, not a record of another practice: the
+    # other practice's admin configures its own extension 3 (200), which changes nothing of this practice.
+    "PUT /voicemail-extensions/{extension}": Isolation((200, None), 200, {"reason": "billing"}),
+}
+CROSS_PRACTICE = [
+    r for r in AUTHORIZED if "{" in r.path and ACCESS.get(f"{r.method} {r.path}", frozenset()) & {"staff", "admin"}
+]
+
+
+def test_every_route_with_a_record_in_its_path_states_what_another_practice_gets() -> None:
+    # Given the template's staff routes with a path parameter  Then each has its exact expected answers here
+    assert sorted(f"{r.method} {r.path}" for r in CROSS_PRACTICE) == sorted(ISOLATION)
+
+
+@pytest.fixture(scope="module")
+def records(world: dict[str, Any]) -> dict[str, str]:
+    """Real records of the home practice for the path and body placeholders (a made-up id would prove nothing)."""
     api: Api = world["api"]
-    path = _path(route.path, world["ids"])
-    reply = api.call(route.method, path, world["away"]["admin"], {})
-    assert reply.status in (400, 403, 404), (route, reply)
+    home = world["home"]
+    merge_target = api.new_patient(home, first_name="Lee", last_name="Marsh", cell_phone=unique_phone())
+    merge_source = api.new_patient(home, first_name="Lee", last_name="Marsh")  # no cell phone: mergeable (R-MERGE-2)
+    inbox = api.call("POST", "/inboxes", home["admin"], {"name": "Billing"})
+    assert inbox.status == 201, inbox
+    bucket = api.config()["imports_bucket"]
+    csv = "Given,Family,Birthdate,Cell Phone\nAna,Diaz,1980-04-02,\n"
+    started = api.call("PUT", f"/_local/s3/{bucket}/imports/{home['practice_id']}/iso.csv", data=csv.encode())
+    assert started.status == 200, started
+    return {
+        **world["ids"],
+        "inbox_id": inbox.body["inbox_id"],
+        "import_id": started.body["import_id"],
+        "merge_target": merge_target["patient_id"],
+        "merge_source": merge_source["patient_id"],
+    }
+
+
+@pytest.mark.parametrize("route", CROSS_PRACTICE, ids=lambda r: f"{r.method} {r.path}")
+def test_r_sec_1_another_practice_never_sees_or_changes_this_practices_records(
+    world: dict[str, Any], records: dict[str, str], route: Any
+) -> None:
+    # Given a record of the home practice and a body the route accepts
+    api: Api = world["api"]
+    case = ISOLATION[f"{route.method} {route.path}"]
+    ids = {**records, **{name: records[value] for name, value in case.ids.items()}}
+    path = _path(route.path, ids)
+    phone = unique_phone()
+
+    def body() -> Any:
+        if not isinstance(case.body, dict):
+            return case.body
+        filled = {k: records.get(v, v) if isinstance(v, str) else v for k, v in case.body.items()}
+        return {k: phone if v == "new_phone" else v for k, v in filled.items()}
+
+    # When another practice's admin calls it  Then exactly the status and code API.md implies
+    away = api.call(route.method, path, world["away"]["admin"], body())
+    assert (away.status, away.error_code) == case.away, (route, away)
+    # And the same request by the practice's own admin succeeds (the record exists, the body is valid)
+    home = api.call(route.method, path, world["home"]["admin"], body())
+    assert home.status == case.home, (route, home)
