@@ -9,13 +9,23 @@ DDB_VERSION := 2.9.30
 DDB_JAR := $(DDB_DIR)/node_modules/amplify-dynamodb-simulator/emulator/DynamoDBLocal.jar
 PORT ?= 3000
 
-.PHONY: run test unit lint typecheck build bench check deploy clean openapi
+.PHONY: run test unit lint typecheck build bench check deploy clean openapi lock
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# The virtualenv holds exactly requirements.lock (hashes required), reinstalled whenever the lock changes: uv (itself
+# pinned and hashed in the lock) is bootstrapped with pip, then `uv pip sync` adds, upgrades and removes to match.
+LOCK := requirements.lock
+UV := $(BIN)/uv
+$(STAMP): pyproject.toml $(LOCK)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	awk '/^uv==/{p=1} p{print} p && !/\\$$/{exit}' $(LOCK) > $(VENV)/uv-requirement.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv-requirement.txt
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+## lock: upgrade every pin of requirements.lock and the layer's requirements.txt (newest pyproject.toml allows)
+lock: $(STAMP)
+	$(BIN)/python -m infra.checks lock --write --upgrade
 
 $(DDB_JAR):
 	mkdir -p $(DDB_DIR)
