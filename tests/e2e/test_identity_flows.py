@@ -139,6 +139,38 @@ def test_r_phone_2_and_7_confirmation_changes_the_number_and_tells_the_old_one(a
     assert _login(api, practice, new_phone)["patient_id"] == patient["patient_id"]
 
 
+def test_r_phone_7_confirmation_changes_the_number_records_both_masked_and_tells_the_old_number(api: Api) -> None:
+    # Given a verified patient with a pending phone change requested by staff
+    practice = api.new_practice()
+    patient, token = _verified_patient(api, practice)
+    old_phone, new_phone = patient["cell_phone"], unique_phone()
+    path = f"/patients/{patient['patient_id']}"
+    assert api.call("PUT", f"{path}/cell-phone", practice["admin"], {"cell_phone": new_phone}).status == 202
+    told_before = len(_outbox(api, old_phone))
+    # When the patient confirms with the code sent to the new number
+    confirmed = api.call("POST", "/patient/phone-change/confirm", token, {"code": _outbox(api, new_phone)[-1]["code"]})
+    assert confirmed.status == 200, confirmed
+    # Then the number changed
+    assert api.call("GET", path, practice["admin"]).body["cell_phone"] == new_phone
+    # And one system message records the old and the new number, masked (never in full)
+    conversation = api.call("GET", f"/conversations/{patient['conversation_id']}", practice["admin"])
+    assert conversation.status == 200, conversation
+    records = [m for m in conversation.body["messages"] if m.get("kind") == "phone_change_confirmed"]
+    assert len(records) == 1 and records[0]["sender"] == "system"
+    text = records[0]["body"]
+    assert _masked(old_phone) in text and _masked(new_phone) in text
+    assert old_phone not in text and new_phone not in text and old_phone[-4:] not in text
+    # And the old number is told by SMS that the number on the account changed (no code, not the new number)
+    told = _outbox(api, old_phone)[told_before:]
+    assert len(told) == 1 and "changed" in told[0]["body"], told
+    assert told[0].get("code") is None and new_phone not in told[0]["body"] and new_phone[-4:] not in told[0]["body"]
+
+
+def _masked(phone: str) -> str:
+    """How API.md's masked numbers read: the country prefix and the last two digits (domain/phones.mask_phone)."""
+    return f"{phone[:2]}{'•' * (len(phone) - 4)}{phone[-2:]}"
+
+
 def test_r_phone_1_and_4_decline_and_immediate_update(api: Api) -> None:
     practice = api.new_practice()
     fresh = api.new_patient(practice, cell_phone=unique_phone())
