@@ -248,12 +248,6 @@ def caller(app: Any) -> Principal:
     return principal
 
 
-def require_role(principal: Principal, *roles: str) -> Principal:
-    if principal.role not in roles:
-        raise Forbidden("Your role may not use this route.")
-    return principal
-
-
 def check_body_size(app: Any) -> None:
     raw = app.current_event.body or ""
     if len(raw.encode()) > MAX_BODY_BYTES:

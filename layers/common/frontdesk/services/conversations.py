@@ -174,11 +174,6 @@ def close(caller: Principal, conversation_id: str, clock: Clock | None = None) -
     return _move(_practice(caller), actor_of(caller), conversation_id, "closed", None, "conversation.close", clock)
 
 
-def close_for_platform(practice_id: str, conversation_id: str, actor: str, clock: Clock | None = None) -> Conversation:
-    """Closes a conversation and takes it out of every inbox, for platform flows (e.g. a merge emptying a profile)."""
-    return _move(practice_id, actor, conversation_id, "closed", None, "conversation.close", clock)
-
-
 def _move(
     practice_id: str,
     actor: str,

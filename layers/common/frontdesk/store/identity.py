@@ -513,11 +513,6 @@ def _write_copies(batch: list[MessageItem]) -> None:
             tx.save(copy)
 
 
-def count_messages(practice_id: str, conversation_id: str) -> int:
-    pk = keys.conversation_pk(practice_id, conversation_id)
-    return sum(1 for _ in MessageItem.query(pk, MessageItem.sk.startswith("MSG#"), consistent_read=True))
-
-
 def finalize_merge(
     target_before: Patient,
     target_after: Patient,

@@ -147,21 +147,6 @@ def get_staff(practice_id: str, staff_id: str) -> Staff | None:
     )
 
 
-def list_staff(practice_id: str) -> list[Staff]:
-    items = StaffItem.query(keys.practice_pk(practice_id), StaffItem.sk.startswith("STAFF#"))
-    return [
-        Staff(
-            practice_id=i.practice_id,
-            staff_id=i.staff_id,
-            name=i.name,
-            email=i.email,
-            role=i.role,
-            created_at=i.created_at,
-        )
-        for i in items
-    ]
-
-
 def create_inbox(inbox: Inbox) -> None:
     pk, sk = InboxItem.key(inbox.practice_id, inbox.inbox_id)
     InboxItem(pk, sk, **_fields(inbox)).save(condition=InboxItem.pk.does_not_exist())
