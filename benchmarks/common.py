@@ -141,6 +141,7 @@ def local_dynamodb() -> str:
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "JWT_SECRET": secrets.token_hex(32),
+            "PAGE_TOKEN_SECRET": secrets.token_hex(32),
             "WEBHOOK_SECRET": secrets.token_hex(16),
             "EVENT_BUS_NAME": "frontdesk-bench",
             "IMPORTS_BUCKET": "frontdesk-bench-imports",

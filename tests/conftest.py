@@ -37,6 +37,7 @@ os.environ.update(
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "JWT_SECRET": "test-jwt-secret-" + secrets.token_hex(8),
+        "PAGE_TOKEN_SECRET": "test-page-token-secret-" + secrets.token_hex(8),
         "WEBHOOK_SECRET": "test-webhook-secret",
         "POWERTOOLS_SERVICE_NAME": "frontdesk",
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -13,7 +13,8 @@ from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, check_body_size, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel
-from frontdesk.store.pagination import clamp_limit, decode_token, encode_token
+from frontdesk.store.page_tokens import PageScope, decode_token, encode_token
+from frontdesk.store.pagination import clamp_limit
 
 if TYPE_CHECKING:  # the stores load with the service, in the route that needs them (docs/performance.md)
     from frontdesk.store.conversations import Conversation, Message
@@ -198,9 +199,11 @@ def _inbox(inbox: str, limit: int | None, next_token: str | None) -> Response[An
     from frontdesk.services import conversations as service
 
     who = caller(router)
-    page = service.list_inbox(who, inbox, clamp_limit(limit), decode_token(next_token))
+    # "mine" is the caller's own list: a colleague's token for it is foreign (R-API-2)
+    scope = PageScope(who.practice_id or "", f"inbox#{inbox}", (who.staff_id or who.sub) if inbox == "mine" else "")
+    page = service.list_inbox(who, inbox, clamp_limit(limit), decode_token(next_token, scope))
     return json_response(
-        200, {"items": [_listing(i, page.labels) for i in page.items], "next_token": encode_token(page.next_key)}
+        200, {"items": [_listing(i, page.labels) for i in page.items], "next_token": encode_token(page.next_key, scope)}
     )
 
 
@@ -228,7 +231,8 @@ def get_conversation(
     from frontdesk.services import conversations as service
 
     who = caller(router)
-    view = service.read_conversation(who, conversation_id, clamp_limit(limit or 200), decode_token(next_token))
+    scope = PageScope(who.practice_id or "", f"conversation#{conversation_id}")
+    view = service.read_conversation(who, conversation_id, clamp_limit(limit or 200), decode_token(next_token, scope))
     conversation = view.conversation
     return json_response(
         200,
@@ -237,7 +241,7 @@ def get_conversation(
             "patient_id": conversation.patient_id,
             "labels": {"reason": conversation.reason, "location": conversation.location},
             "messages": [_message(m) for m in view.messages],
-            "next_token": encode_token(view.next_key),
+            "next_token": encode_token(view.next_key, scope),
         },
     )
 
@@ -293,7 +297,8 @@ def notifications(limit: Limit = None, next_token: NextToken = None) -> Response
     from frontdesk.services import conversations as service
 
     who = caller(router)
-    items, next_key = service.notifications(who, clamp_limit(limit), decode_token(next_token))
+    scope = PageScope(who.practice_id or "", "notifications", who.staff_id or who.sub)
+    items, next_key = service.notifications(who, clamp_limit(limit), decode_token(next_token, scope))
     return json_response(
         200,
         {
@@ -306,6 +311,6 @@ def notifications(limit: Limit = None, next_token: NextToken = None) -> Response
                 }
                 for n in items
             ],
-            "next_token": encode_token(next_key),
+            "next_token": encode_token(next_key, scope),
         },
     )

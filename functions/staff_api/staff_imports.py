@@ -12,7 +12,8 @@ from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
 from frontdesk.schemas import ApiModel
-from frontdesk.store.pagination import clamp_limit, decode_token, encode_token
+from frontdesk.store.page_tokens import PageScope, decode_token, encode_token
+from frontdesk.store.pagination import clamp_limit
 
 if TYPE_CHECKING:  # the store loads with the service, in the route that needs it (docs/performance.md)
     from frontdesk.store.imports import ImportJob, RowError
@@ -90,8 +91,10 @@ def list_imports(limit: Limit = None, next_token: NextToken = None) -> Response[
 
     who = caller(router)
     assert who.practice_id is not None
-    found, last = service.list_imports(who.practice_id, clamp_limit(limit), decode_token(next_token))
-    return json_response(200, {"items": [import_out(job, []) for job in found], "next_token": encode_token(last)})
+    scope = PageScope(who.practice_id, "imports")
+    found, last = service.list_imports(who.practice_id, clamp_limit(limit), decode_token(next_token, scope))
+    items = [import_out(job, []) for job in found]
+    return json_response(200, {"items": items, "next_token": encode_token(last, scope)})
 
 
 @router.get("/imports/<import_id>", responses={**ok_response(ImportOut), **error_responses(403, 404)})
@@ -111,6 +114,7 @@ def list_duplicates(limit: Limit = None, next_token: NextToken = None) -> Respon
 
     who = caller(router)
     assert who.practice_id is not None
-    pairs, last = service.list_duplicates(who.practice_id, clamp_limit(limit), decode_token(next_token))
+    scope = PageScope(who.practice_id, "duplicates")
+    pairs, last = service.list_duplicates(who.practice_id, clamp_limit(limit), decode_token(next_token, scope))
     items = [{"patient_ids": pair.patient_ids, "reason": pair.reason} for pair in pairs]
-    return json_response(200, {"items": items, "next_token": encode_token(last)})
+    return json_response(200, {"items": items, "next_token": encode_token(last, scope)})

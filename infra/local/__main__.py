@@ -77,6 +77,7 @@ def configure_environment(dynamodb_endpoint: str, s3_endpoint: str) -> None:
         }
     )
     os.environ.setdefault("JWT_SECRET", secrets.token_hex(32))
+    os.environ.setdefault("PAGE_TOKEN_SECRET", secrets.token_hex(32))
     os.environ.setdefault("WEBHOOK_SECRET", secrets.token_hex(16))
 
 

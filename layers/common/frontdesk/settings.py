@@ -21,6 +21,7 @@ class Settings:
     token_ttl_seconds: int
     import_chunk_queue_url: str = ""
     import_chunk_bytes: int = 16 * 1024 * 1024  # a larger CSV fans out in chunks of about this size
+    page_token_secret: str = ""  # the key of next_token (R-API-2, frontdesk.store.page_tokens); empty: none issued
 
     @property
     def is_local(self) -> bool:
@@ -47,4 +48,5 @@ def get_settings() -> Settings:
         token_ttl_seconds=int(_read("TOKEN_TTL_SECONDS", "3600") or "3600"),
         import_chunk_queue_url=_read("IMPORT_CHUNK_QUEUE_URL", "") or "",
         import_chunk_bytes=int(_read("IMPORT_CHUNK_BYTES", str(16 * 1024 * 1024)) or 16 * 1024 * 1024),
+        page_token_secret=_read("PAGE_TOKEN_SECRET", "") or "",
     )

@@ -17,7 +17,8 @@ from frontdesk.services.patients import actor_of
 from frontdesk.store import identity
 from frontdesk.store import patients as patient_store
 from frontdesk.store.identity import PatientChange, StaleWrite
-from frontdesk.store.pagination import clamp_limit, decode_token, encode_token
+from frontdesk.store.page_tokens import PageScope, decode_token, encode_token
+from frontdesk.store.pagination import clamp_limit
 from frontdesk.store.patients import AuditEntry
 from frontdesk.store.practices import get_practice
 
@@ -130,6 +131,8 @@ def audit_trail(
     now = (clock or get_clock()).now()
     if identity.load_patient(practice_id, patient_id) is None:
         raise NotFound("No such patient.")
-    entries, last = patient_store.list_audit(practice_id, patient_id, clamp_limit(limit), decode_token(token))
+    scope = PageScope(practice_id, f"audit#{patient_id}")
+    start = decode_token(token, scope)
+    entries, last = patient_store.list_audit(practice_id, patient_id, clamp_limit(limit), start)
     patient_store.record_audit(practice_id, patient_id, actor_of(caller), "patient.audit.read", now)
-    return AuditPage(entries, encode_token(last))
+    return AuditPage(entries, encode_token(last, scope))
