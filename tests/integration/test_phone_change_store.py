@@ -138,8 +138,8 @@ def test_r_phone_3_expiry_runs_once_even_when_the_job_runs_twice(practice: dict[
     assert first["expired"] >= 1 and second["expired"] == 0
     statuses = [r.status for r in identity.requests_of(practice["practice_id"], patient["patient_id"])]
     assert statuses == ["expired"]
-    # R-PHONE-4: a late confirmation is a 410 and changes nothing
-    with pytest.raises(NotFound):
+    # R-PHONE-4: a late confirmation is a 410 and changes nothing, also once the job has run
+    with pytest.raises(Expired):
         service.confirm(practice["practice_id"], patient["patient_id"], sms.code_for(new), clock, sms)
     expired_messages = _kinds(practice["practice_id"], patient["conversation_id"]).count("phone_change_expired")
     assert expired_messages == 1

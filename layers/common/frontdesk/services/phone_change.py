@@ -114,10 +114,14 @@ def list_requests(
     return [replace(r, status=machine.visible_status(r, now)) for r in identity.requests_of(practice_id, patient_id)]
 
 
-def _pending(practice_id: str, patient_id: str) -> PhoneRequest:
-    for request in identity.requests_of(practice_id, patient_id):
+def _pending(practice_id: str, patient_id: str, *, expired_is_gone: bool = False) -> PhoneRequest:
+    requests = identity.requests_of(practice_id, patient_id)  # newest first
+    for request in requests:
         if request.status == "pending":
             return request
+    if expired_is_gone and requests and requests[0].status == "expired":
+        # R-PHONE-4: the latest request expired and the expiry job has already closed it: 410, as before the job ran.
+        raise Expired("The phone change request has expired.")
     raise NotFound("There is no pending phone change.")
 
 
@@ -152,7 +156,7 @@ def confirm(
     if not well_formed_code(code):
         raise ValidationFailed("The code is 6 digits.", field="code")
     now = (clock or get_clock()).now()
-    request = _pending(practice_id, patient_id)
+    request = _pending(practice_id, patient_id, expired_is_gone=True)
     try:
         machine.confirm(request, code, now)
     except Refused as refused:
@@ -205,7 +209,7 @@ def _refuse(request: PhoneRequest, refused: Refused) -> None:
 
 def decline(practice_id: str, patient_id: str, clock: Clock | None = None) -> None:
     now = (clock or get_clock()).now()
-    request = _pending(practice_id, patient_id)
+    request = _pending(practice_id, patient_id, expired_is_gone=True)
     try:
         machine.decline(request, now)
     except Refused as refused:
