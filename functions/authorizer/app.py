@@ -23,7 +23,7 @@ from frontdesk.settings import get_settings
 logger = Logger()
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     header = _authorization_header(event)
     if not header:

@@ -27,7 +27,7 @@ def process_record(record: SQSRecord) -> None:
     imports.process_chunk(imports.ChunkTask.from_dict(json.loads(record.body)))
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
