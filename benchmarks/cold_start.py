@@ -12,6 +12,8 @@ a peer measured in the same run (issue 13, item 6): benchmarks/peer/app.py, a mi
 (APIGatewayHttpResolver with validation, one pydantic body, Logger / Metrics / Tracer, one route), the floor any
 function of that stack pays. Target: import <= 1.15 x the peer's import, and first request (import + first
 invocation) <= 1.15 x the peer's first request. The other functions keep <= 1.5 x `import boto3`.
+A second peer, informational (PEER_TABLE, benchmarks/peer/app_table.py), adds one PynamoDB model read by its route:
+the same stack once the store's library is in it; each validating function's rows also give their ratio to it.
 
 The "first request" rows say what deferring imports costs later: the same fresh interpreter imports the handler and
 then answers one representative request (FIRST_REQUESTS), with botocore's API call answered in memory (see
@@ -35,6 +37,8 @@ from infra.template import ROOT, wiring
 TARGET_RATIO = 1.5  # x `import boto3`: functions that do not validate HTTP input
 PEER_RATIO = 1.15  # x the peer (import, and first request): the validating HTTP functions
 PEER = "PeerFunction"
+PEER_TABLE = "PeerTableFunction"  # informational: the peer + one PynamoDB model and one GetItem
+PEERS = {PEER: "app", PEER_TABLE: "app_table"}
 PEER_DIR = ROOT / "benchmarks" / "peer"
 _PRACTICE = {
     "name": "Uptown Family Care",
@@ -154,9 +158,9 @@ VALIDATING = tuple(FIRST_REQUESTS)  # the HTTP functions whose resolver validate
 PEER_REQUEST = ("POST", "/greetings", None, {"name": "Ada"})
 
 
-def peer() -> tuple[str, list[str]]:
-    """(handler module, sys.path entries) of the peer, laid out as a function: its directory + the layer's packages."""
-    return "app", [str(PEER_DIR), lambda_site_packages()]
+def peer(name: str = PEER) -> tuple[str, list[str]]:
+    """(handler module, sys.path entries) of a peer, laid out as a function: its directory + the layer's packages."""
+    return PEERS[name], [str(PEER_DIR), lambda_site_packages()]
 
 
 def first_request_event(logical_id: str) -> dict[str, Any]:
@@ -168,10 +172,10 @@ def first_request_event(logical_id: str) -> dict[str, Any]:
     from infra.local import events
     from infra.template import HttpRoute
 
-    if logical_id == PEER:
+    if logical_id in PEERS:
         method, path, _, body = PEER_REQUEST
         raw = json.dumps(body).encode()
-        route = HttpRoute(method, path, PEER, authorized=False)
+        route = HttpRoute(method, path, logical_id, authorized=False)
         return events.http_event(route, method, path, "", {"content-type": "application/json"}, raw, {})
     method, path, claims, body = FIRST_REQUESTS[logical_id]
     found = events.match_route(wiring().routes, method, path)
@@ -192,7 +196,7 @@ def _first_sample(logical_id: str) -> tuple[float, float, int]:
     """(import seconds, first invocation seconds, status) in one fresh interpreter."""
     import json
 
-    module, paths = peer() if logical_id == PEER else handlers()[logical_id]
+    module, paths = peer(logical_id) if logical_id in PEERS else handlers()[logical_id]
     event = json.dumps(first_request_event(logical_id))
     # The peer makes no AWS call: botocore is not patched (nor imported) in its process.
     code = _FIRST_PROBE.format(paths=paths, module=module, event=event, patch=logical_id != PEER)
@@ -211,10 +215,12 @@ Samples = dict[str, list[float]]
 
 def measure(count: int) -> tuple[list[float], Samples, dict[str, list[tuple[float, float, int]]]]:
     """boto3, the peer and every function, interleaved: (boto3, {name: imports}, {name: first requests})."""
-    targets = {**handlers(), PEER: peer()}
+    targets = {**handlers(), **{name: peer(name) for name in PEERS}}
     baseline: list[float] = []
     samples: Samples = {name: [] for name in targets}
-    first: dict[str, list[tuple[float, float, int]]] = {name: [] for name in (*FIRST_REQUESTS, PEER) if name in targets}
+    first: dict[str, list[tuple[float, float, int]]] = {
+        name: [] for name in (*FIRST_REQUESTS, *PEERS) if name in targets
+    }
     for module, paths in targets.values():  # warm-up: byte-compile once, as the layer ships .pyc
         _sample(module, paths)
     for _ in range(count):
@@ -250,53 +256,54 @@ def ratio_rows(
     """The verdicts from imports (ms) and first requests (import, invocation, total ms; status) by logical id.
 
     A validating HTTP function is held to PEER_RATIO x the peer (import and first request), every other function to
-    TARGET_RATIO x `import boto3`; the peer's own rows and the other first requests are informational.
+    TARGET_RATIO x `import boto3`; the peers' own rows, their ratio to the table peer and the other first requests
+    are informational.
     """
     rows = [row("cold start: import boto3 (baseline)", boto3_ms, "ms")]
-    peer_import = imports.get(PEER)
-    if peer_import is not None:
-        rows.append(
-            row(f"cold start: {PEER} import (benchmarks/peer, {peer_import:.0f} ms)", peer_import / boto3_ms, "x boto3")
-        )
+    for name, module in PEERS.items():
+        if name in imports:
+            label = f"cold start: {name} import (benchmarks/peer/{module}.py, {imports[name]:.0f} ms)"
+            rows.append(row(label, imports[name] / boto3_ms, "x boto3"))
+    peer_import, table_import = imports.get(PEER), imports.get(PEER_TABLE)
     for name, ms in imports.items():
-        if name == PEER:
+        if name in PEERS:
             continue
         if name in VALIDATING and peer_import is not None:
             ratio = ms / peer_import
-            label = f"cold start: {name} import ({ms:.0f} ms, {ms / boto3_ms:.2f}x boto3)"
+            label = f"cold start: {name} import ({ms:.0f} ms, {ms / boto3_ms:.2f}x boto3{_table(ms, table_import)})"
             rows.append(row(label, ratio, "x peer", f"<= {PEER_RATIO}x", ratio <= PEER_RATIO))
         else:
             ratio = ms / boto3_ms
-            rows.append(
-                row(
-                    f"cold start: {name} import ({ms:.0f} ms)",
-                    ratio,
-                    "x boto3",
-                    f"<= {TARGET_RATIO}x",
-                    ratio <= TARGET_RATIO,
-                )
+            label = f"cold start: {name} import ({ms:.0f} ms)"
+            rows.append(row(label, ratio, "x boto3", f"<= {TARGET_RATIO}x", ratio <= TARGET_RATIO))
+    method, path, _, _ = PEER_REQUEST
+    for name in PEERS:
+        if name in first:
+            imported, invoked, total, status = first[name]
+            label = (
+                f"first request: {name} import {imported:.0f} + {method} {path} {invoked:.0f} ms (answered {status})"
             )
-    peer_first = first.get(PEER)
-    if peer_first is not None:
-        imported, invoked, total, status = peer_first
-        method, path, _, _ = PEER_REQUEST
-        label = f"first request: {PEER} import {imported:.0f} + {method} {path} {invoked:.0f} ms (answered {status})"
-        rows.append(row(label, total / boto3_ms, "x boto3"))
+            rows.append(row(label, total / boto3_ms, "x boto3"))
+    peer_first = first[PEER][2] if PEER in first else None
+    table_first = first[PEER_TABLE][2] if PEER_TABLE in first else None
     for name, (imported, invoked, total, status) in first.items():
-        if name == PEER:
+        if name in PEERS:
             continue
-        method, path, _, _ = FIRST_REQUESTS[name]
-        label = f"first request: {name} import {imported:.0f} + {method} {path} {invoked:.0f} ms (answered {status})"
+        route_method, route_path, _, _ = FIRST_REQUESTS[name]
+        label = (
+            f"first request: {name} import {imported:.0f} + {route_method} {route_path} {invoked:.0f} ms"
+            f" (answered {status}), {total / boto3_ms:.2f}x boto3{_table(total, table_first)}"
+        )
         if peer_first is not None:
-            ratio = total / peer_first[2]
-            rows.append(
-                row(
-                    f"{label}, {total / boto3_ms:.2f}x boto3", ratio, "x peer", f"<= {PEER_RATIO}x", ratio <= PEER_RATIO
-                )
-            )
+            ratio = total / peer_first
+            rows.append(row(label, ratio, "x peer", f"<= {PEER_RATIO}x", ratio <= PEER_RATIO))
         else:
             rows.append(row(label, total / boto3_ms, "x boto3"))
     return rows
+
+
+def _table(ms: float, table_ms: float | None) -> str:
+    return f", {ms / table_ms:.2f}x peer+table" if table_ms else ""
 
 
 def run() -> list[Row]:
