@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,7 +91,7 @@ def new_practice(world: World) -> Call:
 
 
 def new_staff(world: World) -> Call:
-    body = {"name": "Sam Staff", "email": "sam@example.org", "role": "staff"}
+    body = {"name": "Sam Staff", "email": f"sam-{uuid.uuid4().hex}@example.org", "role": "staff"}
     return Call("POST", "/staff", body, world.admin, 201)
 
 
@@ -519,7 +520,12 @@ def _practice_with_admin(world: World, has_pm_integration: bool) -> tuple[str, s
         Call(
             "POST",
             "/staff",
-            {"name": "Ada Admin", "email": "a@example.org", "role": "admin", "practice_id": practice_id},
+            {
+                "name": "Ada Admin",
+                "email": f"ada-{uuid.uuid4().hex}@example.org",
+                "role": "admin",
+                "practice_id": practice_id,
+            },
             world.support,
             201,
         )

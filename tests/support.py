@@ -8,6 +8,7 @@ import hmac
 import json
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,11 @@ def unique_phone() -> str:
     """A valid, unused-looking US number (NANP 555-01xx are fictional; area codes vary for uniqueness)."""
     area = random.choice(["212", "312", "415", "617", "646", "718", "917", "206", "303", "512"])
     return f"+1{area}{random.randint(200, 999)}{random.randint(1000, 9999)}"
+
+
+def unique_email(name: str = "staff") -> str:
+    """Staff emails are unique across the stack (409 email_taken): every test user gets its own."""
+    return f"{name}-{uuid.uuid4().hex[:12]}@example.org"
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -81,7 +87,7 @@ class Api:
             "POST",
             "/staff",
             support,
-            {"name": "Ada Admin", "email": "ada@example.org", "role": "admin", "practice_id": practice_id},
+            {"name": "Ada Admin", "email": unique_email("ada"), "role": "admin", "practice_id": practice_id},
         )
         assert admin.status == 201, admin
         admin_id = admin.body["staff_id"]
@@ -94,7 +100,7 @@ class Api:
         }
 
     def new_staff(self, practice: dict[str, Any], name: str = "Sam Staff", role: str = "staff") -> tuple[str, str]:
-        reply = self.call("POST", "/staff", practice["admin"], {"name": name, "email": "s@example.org", "role": role})
+        reply = self.call("POST", "/staff", practice["admin"], {"name": name, "email": unique_email(), "role": role})
         assert reply.status == 201, reply
         staff_id = reply.body["staff_id"]
         return staff_id, self.token(role, practice["practice_id"], staff_id=staff_id)

@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field
 
 from frontdesk.adapters.clock import iso
 from frontdesk.http import Access, caller, error_responses, json_response, make_resolver, ok_response, resolve
-from frontdesk.schemas import ApiModel
+from frontdesk.schemas import ApiModel, OneLine, PmLocationId
 from frontdesk.services import pm as service
 from frontdesk.store.routing import Location
 
@@ -35,8 +35,8 @@ Id = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 
 class PmLocationIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    location_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]{1,64}$")
-    name: str = Field(min_length=1, max_length=200)
+    location_id: PmLocationId
+    name: OneLine = Field(min_length=1, max_length=200)
 
 
 class PmLocationsIn(ApiModel):
@@ -51,8 +51,8 @@ class PmLocationsOut(ApiModel):
 class AppointmentIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     patient_id: str | None = Field(default=None, max_length=64)
-    external_id: str | None = Field(default=None, max_length=64)
-    location_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    external_id: OneLine | None = Field(default=None, max_length=64)
+    location_id: PmLocationId
     starts_at: str = Field(min_length=10, max_length=40)
     status: Literal["booked", "cancelled"]
 

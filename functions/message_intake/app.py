@@ -35,7 +35,7 @@ from frontdesk.http import (
     ok_response,
     resolve,
 )
-from frontdesk.schemas import ApiModel
+from frontdesk.schemas import ApiModel, BodyText, HttpsUrl, OneLine
 from frontdesk.services import intake
 from frontdesk.settings import get_settings
 from frontdesk.store.conversations import Message
@@ -58,9 +58,9 @@ SIGNATURE_HEADER = "x-frontdesk-signature"
 
 class PatientMessageIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    body: str = Field(min_length=1, max_length=10_000)
+    body: BodyText = Field(min_length=1, max_length=10_000)
     reason: str | None = Field(default=None, max_length=40)
-    client_message_id: str = Field(min_length=1, max_length=100)
+    client_message_id: OneLine = Field(min_length=1, max_length=100)
     channel: Literal["app", "messenger"] = "app"  # extension: which patient surface sent it (docs/api-extensions.md)
 
 
@@ -103,7 +103,7 @@ class SmsIn(ApiModel):
     model_config = ConfigDict(extra="ignore")  # providers add fields of their own
     provider_message_id: str = Field(min_length=1, max_length=200)
     to: str = Field(min_length=1, max_length=40)
-    body: str = Field(max_length=10_000)
+    body: BodyText = Field(max_length=10_000)
     from_: str = Field(alias="from", min_length=1, max_length=40)
 
 
@@ -113,8 +113,8 @@ class VoicemailIn(ApiModel):
     to: str = Field(min_length=1, max_length=40)
     from_: str = Field(alias="from", min_length=1, max_length=40)
     extension: str | None = Field(default=None, max_length=20, pattern=r"^[0-9*#]{1,20}$")
-    recording_url: str = Field(min_length=1, max_length=2000)
-    transcript: str | None = Field(default=None, max_length=10_000)
+    recording_url: HttpsUrl = Field(min_length=1, max_length=2000)
+    transcript: BodyText | None = Field(default=None, max_length=10_000)
     line_type: Literal["cell", "landline"]
 
 

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field
 from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, check_body_size, error_responses, json_response, ok_response
-from frontdesk.schemas import ApiModel
+from frontdesk.schemas import ApiModel, BodyText, Flag
 from frontdesk.store.page_tokens import PageScope, decode_token, encode_token
 from frontdesk.store.pagination import clamp_limit
 
@@ -117,15 +117,15 @@ class ConversationOut(ApiModel):
 
 class ReplyIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    body: str = Field(min_length=1, max_length=10_240)
-    internal: bool = False
+    body: BodyText = Field(min_length=1, max_length=10_240)
+    internal: Flag = False
 
 
 class AssignIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     staff_id: str | None = Field(default=None, max_length=64)
     inbox_id: str | None = Field(default=None, max_length=64)
-    unassigned: bool = False
+    unassigned: Flag = False
 
 
 class StateOut(ApiModel):

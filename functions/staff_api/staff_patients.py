@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field
 
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
-from frontdesk.schemas import ApiModel, PatientList, PatientOut, patient_out
+from frontdesk.schemas import ApiModel, OneLine, PatientList, PatientOut, patient_out
 
 # Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
 # others (docs/performance.md).
@@ -26,13 +26,13 @@ PatientId = Annotated[str, Path(max_length=64)]
 
 class NewPatientIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    first_name: str = Field(max_length=100)
-    last_name: str = Field(max_length=100)
+    first_name: OneLine = Field(max_length=100)
+    last_name: OneLine = Field(max_length=100)
     date_of_birth: str = Field(max_length=10)
     cell_phone: str | None = Field(default=None, max_length=40)
     landline: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=254)
-    external_id: str | None = Field(default=None, max_length=64)
+    email: OneLine | None = Field(default=None, max_length=254)
+    external_id: OneLine | None = Field(default=None, max_length=64)
 
 
 class PhoneSearch(ApiModel):

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field
 
 from frontdesk.adapters.clock import iso
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
-from frontdesk.schemas import ApiModel
+from frontdesk.schemas import ApiModel, Flag, OneLine
 
 # Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
 # others (docs/performance.md).
@@ -25,10 +25,10 @@ ACCESS: Access = {
 
 class NewPractice(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: OneLine = Field(min_length=1, max_length=200)
     country: Literal["US"] = "US"
     textable_number: str = Field(min_length=1, max_length=40)
-    has_pm_integration: bool = False
+    has_pm_integration: Flag = False
 
 
 class PracticeOut(ApiModel):
@@ -42,8 +42,8 @@ class PracticeOut(ApiModel):
 
 class NewStaff(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=254)
+    name: OneLine = Field(min_length=1, max_length=200)
+    email: OneLine = Field(min_length=3, max_length=254)
     role: Literal["staff", "admin"] = "staff"
     practice_id: str | None = Field(default=None, max_length=64)
 
@@ -59,7 +59,7 @@ class StaffOut(ApiModel):
 
 class NewInbox(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
+    name: OneLine = Field(min_length=1, max_length=100)
 
 
 class InboxOut(ApiModel):
@@ -86,7 +86,7 @@ def create_practice(body: Annotated[NewPractice, Body()]) -> Response[PracticeOu
     )
 
 
-@router.post("/staff", responses={**ok_response(StaffOut, 201), **error_responses(403, 404)})
+@router.post("/staff", responses={**ok_response(StaffOut, 201), **error_responses(403, 404, 409)})
 def create_staff(body: Annotated[NewStaff, Body()]) -> Response[StaffOut]:
     from frontdesk.services import practices as service
 
@@ -105,7 +105,7 @@ def create_staff(body: Annotated[NewStaff, Body()]) -> Response[StaffOut]:
     )
 
 
-@router.post("/inboxes", responses={**ok_response(InboxOut, 201), **error_responses(403)})
+@router.post("/inboxes", responses={**ok_response(InboxOut, 201), **error_responses(403, 409)})
 def create_inbox(body: Annotated[NewInbox, Body()]) -> Response[InboxOut]:
     from frontdesk.services import practices as service
 

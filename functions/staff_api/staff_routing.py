@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.domain.routing import Settings, Subscriptions
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
-from frontdesk.schemas import ApiModel
+from frontdesk.schemas import ApiModel, Flag
 
 # Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
 # others (docs/performance.md).
@@ -35,8 +35,8 @@ Item = Annotated[str, Field(min_length=1, max_length=64)]
 
 class RoutingSettingsIO(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    reasons_enabled: bool
-    locations_enabled: bool
+    reasons_enabled: Flag
+    locations_enabled: Flag
 
 
 class RoutingReasonOut(ApiModel):

@@ -113,6 +113,8 @@ def describe_validation_error(errors: Iterable[Any]) -> tuple[str | None, str]:
             "missing": "This field is required.",
             "extra_forbidden": "This field is not accepted.",
             "string_pattern_mismatch": "This field has characters or a form that is not accepted.",
+            "bool_type": "This field must be JSON true or false.",
+            "reserved": "This value is reserved by the platform.",
         }.get(kind, f"This field is not valid ({kind.replace('_', ' ')}).")
         return field, text
     return None, "The request is not valid."

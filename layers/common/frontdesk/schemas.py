@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from frontdesk.adapters.clock import iso
 from frontdesk.domain.patients import Patient
@@ -16,6 +17,40 @@ class ApiModel(BaseModel):
     OpenAPI document is the same: `make openapi` builds them all)."""
 
     model_config = ConfigDict(defer_build=True)
+
+
+# R-API-1: request fields are exactly what the client meant (the OpenAPI document states each constraint).
+# No control character (C0, DEL, C1: NUL and the like) in a name or other one-line text.
+NO_CONTROL_PATTERN = r"^[^\x00-\x1F\x7F-\x9F]*$"
+# A message body may hold newlines (LF, and the CR of CRLF) and tabs, no other control character.
+BODY_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+# A recording is fetched by staff browsers: https only (no javascript:, data:, http:), a host, no spaces.
+HTTPS_URL_PATTERN = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\x00-\x20\x7F-\x9F]*)?$"
+PM_LOCATION_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+
+OneLine = Annotated[str, StringConstraints(pattern=NO_CONTROL_PATTERN)]
+"""A name or one-line text: refused if it has any control character."""
+BodyText = Annotated[str, StringConstraints(pattern=BODY_PATTERN)]
+"""A message body or transcript: newline and tab allowed, no other control character."""
+HttpsUrl = Annotated[str, StringConstraints(max_length=2000, pattern=HTTPS_URL_PATTERN)]
+Flag = StrictBool
+"""A boolean is JSON `true` or `false`; never `"yes"`, `"true"`, `1` (pydantic's lax mode would take them)."""
+
+
+def _not_reserved_location(value: str) -> str:
+    from frontdesk.domain.reasons import UNKNOWN_LOCATION
+
+    if value.casefold() == UNKNOWN_LOCATION:
+        raise PydanticCustomError("reserved", "reserved")
+    return value
+
+
+PmLocationId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=PM_LOCATION_PATTERN),
+    AfterValidator(_not_reserved_location),
+]
+"""A PM location id; `unknown` (any case) is the platform's own "Location unknown" (R-ROUTE-8) and is refused."""
 
 
 class PatientOut(ApiModel):

@@ -6,7 +6,7 @@ from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.auth import Principal
 from frontdesk.domain.patients import clean_name
 from frontdesk.domain.phones import normalize_phone
-from frontdesk.errors import Forbidden, NotFound, ValidationFailed
+from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.ids import new_id
 from frontdesk.store import practices as store
 from frontdesk.store.practices import Inbox, Practice, Staff
@@ -70,11 +70,19 @@ def create_staff(
     return staff
 
 
+RESERVED_INBOX_NAMES = ("unassigned",)  # the platform's own shared inbox (R-ROUTE-1); compared case-insensitively
+
+
 def create_inbox(practice_id: str, name: str, clock: Clock | None = None) -> Inbox:
+    cleaned = clean_name(name, field="name")
+    if cleaned.casefold() in RESERVED_INBOX_NAMES:
+        raise Conflict(
+            "Unassigned is the platform's own inbox; choose another name.", field="name", code="inbox_name_reserved"
+        )
     inbox = Inbox(
         practice_id=practice_id,
         inbox_id=new_id(),
-        name=clean_name(name, field="name"),
+        name=cleaned,
         created_at=(clock or get_clock()).now(),
     )
     store.create_inbox(inbox)

@@ -78,4 +78,10 @@ def number_pk(e164: str) -> str:
     return f"NUMBER#{e164}"
 
 
+def staff_email_pk(email: str) -> str:
+    # Per stack, not per practice: an email is one user's name in the identity provider (R-AUTH-1), so two staff
+    # records never share one (API.md: 409 email_taken). Lower-cased: mail providers ignore case.
+    return f"STAFFEMAIL#{email.strip().lower()}"
+
+
 PENDING_PHONE_CHANGES = "PHONEREQ#PENDING"

@@ -35,6 +35,17 @@ class NumberClaimItem(TableItem, discriminator="NumberClaim"):
         return keys.number_pk(e164), "NUMBER"
 
 
+class EmailClaimItem(TableItem, discriminator="StaffEmailClaim"):
+    """The unique claim of a staff email across the stack (keys.staff_email_pk)."""
+
+    practice_id = UnicodeAttribute()
+    staff_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(email: str) -> tuple[str, str]:
+        return keys.staff_email_pk(email), "STAFFEMAIL"
+
+
 class StaffItem(TableItem, discriminator="Staff"):
     practice_id = UnicodeAttribute()
     staff_id = UnicodeAttribute()
@@ -128,8 +139,19 @@ def practice_for_number(e164: str) -> str | None:
 
 
 def create_staff(staff: Staff) -> None:
+    """The staff record and the claim on its email are written together; an email another staff member has (in
+    any case, any practice of the stack) is a 409 email_taken and writes nothing."""
     pk, sk = StaffItem.key(staff.practice_id, staff.staff_id)
-    StaffItem(pk, sk, **_fields(staff)).save(condition=StaffItem.pk.does_not_exist())
+    claim_pk, claim_sk = EmailClaimItem.key(staff.email)
+    claim = EmailClaimItem(claim_pk, claim_sk, practice_id=staff.practice_id, staff_id=staff.staff_id)
+    try:
+        with transaction() as tx:
+            tx.save(StaffItem(pk, sk, **_fields(staff)), condition=StaffItem.pk.does_not_exist())
+            tx.save(claim, condition=EmailClaimItem.pk.does_not_exist())
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in cancellation_codes(error):
+            raise Conflict("That email address is already used by a user.", field="email", code="email_taken") from None
+        raise
 
 
 def get_staff(practice_id: str, staff_id: str) -> Staff | None:
