@@ -1,10 +1,12 @@
 """A bounded load test of the local runner (issue 6 item 8): loopback only, stops by itself.
 
 Concurrent patients (log in, pass DOB verification, post messages, read their conversation) and staff (list the
-Unassigned inbox, open conversations, reply) for a fixed time; then every message a patient was told was stored
-is looked up again. Prints requests served, errors and messages lost; exits non-zero unless both are 0.
+Unassigned inbox, open conversations, reply) for a fixed time, 50 clients by default, all connecting at once; then
+every message a patient was told was stored is looked up again. Prints requests served, errors, connections the
+runner dropped or reset, messages lost, and the runner's concurrency (per function: execution environments created,
+most invocations at once); exits non-zero unless errors, dropped connections and lost messages are all 0.
 
-    python -m infra.loadtest --seconds 60 --patients 12 --staff 4          # starts its own runner
+    python -m infra.loadtest --seconds 60 --patients 38 --staff 12         # starts its own runner
     python -m infra.loadtest --base http://127.0.0.1:3000                    # against a running one
 """
 
@@ -32,6 +34,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @dataclass
 class Tally:
     requests: int = 0
+    connection_errors: int = 0  # reset, refused or timed out: the request never reached a handler
     errors: Counter[str] = field(default_factory=Counter)
     sent: dict[str, list[str]] = field(default_factory=dict)  # conversation_id -> message ids
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -53,10 +56,21 @@ class Client:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        response = self.http.request(
-            method, self.base + path, data=json.dumps(body) if body is not None else None, headers=headers, timeout=30
-        )
         label = f"{method} {path.split('?')[0]}"
+        try:
+            response = self.http.request(
+                method,
+                self.base + path,
+                data=json.dumps(body) if body is not None else None,
+                headers=headers,
+                timeout=30,
+            )
+        except requests.ConnectionError as error:
+            with self.tally.lock:
+                self.tally.requests += 1
+                self.tally.connection_errors += 1
+                self.tally.errors[f"{label} -> {type(error).__name__}"] += 1
+            return None
         self.tally.record(label, response, ok)
         return response.json() if response.content else None
 
@@ -160,7 +174,7 @@ def run(base: str, seconds: float, patients: int, staff: int) -> dict[str, Any]:
     threads = [threading.Thread(target=patient_loop, args=(base, s, tally, stop)) for s in world["patients"]]
     threads += [threading.Thread(target=staff_loop, args=(base, t, tally, stop)) for t in world["staff"]]
     started = time.monotonic()
-    for thread in threads:
+    for thread in threads:  # every client opens its connection in the same instant: the burst the backlog must hold
         thread.start()
     stop.wait(seconds)
     stop.set()
@@ -168,6 +182,7 @@ def run(base: str, seconds: float, patients: int, staff: int) -> dict[str, Any]:
         thread.join(timeout=60)
     elapsed = time.monotonic() - started
     lost = count_lost(base, world["staff"][0], tally)
+    concurrency = (Client(base, Tally()).call("GET", "/_local/concurrency") or {}).get("functions", {})
     return {
         "seconds": round(elapsed, 1),
         "patients": patients,
@@ -176,8 +191,13 @@ def run(base: str, seconds: float, patients: int, staff: int) -> dict[str, Any]:
         "requests_per_second": round(tally.requests / elapsed, 1),
         "messages_sent": sum(len(v) for v in tally.sent.values()),
         "errors": sum(tally.errors.values()),
+        "connection_errors": tally.connection_errors,
         "error_kinds": dict(tally.errors),
         "messages_lost": lost,
+        "runner_concurrency": {
+            name: {"instances": stats["instances"], "max_in_flight": stats["max_in_flight"]}
+            for name, stats in concurrency.items()
+        },
     }
 
 
@@ -185,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", default=None, help="a running runner (default: start one)")
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--patients", type=int, default=12)
-    parser.add_argument("--staff", type=int, default=4)
+    parser.add_argument("--patients", type=int, default=38)
+    parser.add_argument("--staff", type=int, default=12)
     args = parser.parse_args(argv)
     if args.base:
         report = run(args.base, args.seconds, args.patients, args.staff)
@@ -196,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         with runner_process(ROOT / ".local" / "loadtest-runner.log", "--quiet") as base:
             report = run(base, args.seconds, args.patients, args.staff)
     print(json.dumps(report, indent=2))
-    return 0 if report["errors"] == 0 and report["messages_lost"] == 0 else 1
+    failed = report["errors"] or report["connection_errors"] or report["messages_lost"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -15,11 +15,15 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from infra.local import events
-from infra.local.functions import invoke
+from infra.local.functions import Throttled, concurrency, invoke
 from infra.template import EventRule, Wiring
 
 log = logging.getLogger("frontdesk.local")
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
+# Connections the kernel holds while every thread is busy accepting: socketserver's default of 5 reset 5-10 % of a
+# 20-client burst (issue 12 item 10); infra/loadtest.py at 50 clients sees none at 128.
+LISTEN_BACKLOG = 128
+THROTTLED = 429, {"Content-Type": "application/json"}, b'{"message":"Too Many Requests"}'
 
 
 class Gateway:
@@ -83,12 +87,17 @@ class Gateway:
         route, params = found
         event = events.http_event(route, method, raw_path, query, headers, body, params)
         if route.authorized and self.wiring.authorizer:
-            decision = invoke(self.wiring.functions[self.wiring.authorizer], events.authorizer_event(event))
+            try:
+                decision = invoke(self.wiring.functions[self.wiring.authorizer], events.authorizer_event(event))
+            except Throttled:
+                return THROTTLED
             if not decision.get("isAuthorized"):
                 return 403, {"Content-Type": "application/json"}, b'{"message":"Forbidden"}'
             event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}
         try:
             result = invoke(self.wiring.functions[route.function], event)
+        except Throttled:
+            return THROTTLED  # what API Gateway answers when Lambda throttles the function
         except Exception:
             log.exception("handler %s raised", route.function)
             return 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}'
@@ -102,6 +111,10 @@ class Gateway:
 
         settings = get_settings()
         payload = _json(body)
+        if path == "/_local/health" and method == "GET":
+            return 200, {"status": "ok"}  # the readiness probe: answers once the whole runner is up
+        if path == "/_local/concurrency" and method == "GET":
+            return 200, {"functions": concurrency()}
         if path == "/_local/tokens" and method == "POST":
             return 200, {"token": _mint_token(payload)}
         if path == "/_local/outbox" and method == "GET":
@@ -309,9 +322,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.command, urlsplit(self.path).path)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG  # the listen() backlog
+
+
 def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
     handler = type("Handler", (_RequestHandler,), {"gateway": gateway})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="frontdesk-http", daemon=True)
     thread.start()

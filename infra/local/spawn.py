@@ -51,7 +51,7 @@ def wait_until_serving(base: str, process: subprocess.Popen[bytes], log_path: Pa
         if process.poll() is not None:
             raise RuntimeError(f"the runner exited with {process.returncode}; see {log_path}")
         try:
-            if requests.get(f"{base}/_local/config", timeout=1).status_code == 200:
+            if requests.get(f"{base}/_local/health", timeout=1).status_code == 200:
                 return
         except requests.RequestException:
             pass
