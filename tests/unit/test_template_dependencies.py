@@ -59,3 +59,25 @@ def test_stored_openapi_document_equals_a_fresh_render() -> None:
     from infra.openapi import OUTPUT, render
 
     assert OUTPUT.read_text(encoding="utf-8") == render()
+
+
+def test_make_installs_exactly_the_lock_again_whenever_it_changes() -> None:
+    import shutil
+    import subprocess
+
+    from infra.checks import ROOT
+
+    if shutil.which("make") is None:
+        pytest.fail("make is not installed: the project's commands need it")
+    # Given the lock changed (make -W: as if newer)  When make is asked for the virtualenv (dry run)
+    plan = subprocess.run(
+        ["make", "-n", "-W", "requirements.lock", ".venv/.installed"],  # noqa: S607 - make on PATH
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # Then it syncs the virtualenv to the lock with hashes required (uv bootstrapped from the lock's own hashes)
+    assert "--require-hashes --no-deps -r .venv/uv-requirement.txt" in plan
+    assert "uv pip sync --quiet --python .venv/bin/python --require-hashes requirements.lock" in plan
+    assert "install -e '.[dev]'" not in plan  # never a resolution of its own
