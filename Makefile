@@ -80,12 +80,13 @@ build: $(STAMP) $(SAM) $(PY312_DIR)/python3.12
 
 ## check: static checks (not part of make test): bandit, cfn-lint + checkov on the transformed template,
 ## sam validate + sam build, the dependency lock, pip-audit where a vulnerability database is reachable, and the
-## bounded load test of the runner (issue 6 item 8: infra/loadtest.py)
+## bounded load test of the runner (issue 6 item 8: infra/loadtest.py), and schemathesis over every route (issue 12)
 CHECK_VENV := .local/check
 CHECK_STAMP := $(CHECK_VENV)/.installed
 CHECK_TOOLS := bandit==1.9.4 checkov==3.3.30 pip-audit==2.10.1
 TRANSFORMED := .local/check/transformed.json
 LOAD_SECONDS ?= 60
+FUZZ_EXAMPLES ?= 40
 $(CHECK_STAMP):
 	$(PYTHON) -m venv $(CHECK_VENV)
 	$(CHECK_VENV)/bin/pip install --quiet $(CHECK_TOOLS)
@@ -106,6 +107,8 @@ check: $(STAMP) $(CHECK_STAMP) $(SAM) $(DDB_JAR)
 	$(BIN)/python -m infra.checks lock --check
 	@echo "== pip-audit"
 	$(BIN)/python -m infra.checks audit --pip-audit $(CHECK_VENV)/bin/pip-audit
+	@echo "== contract fuzzing: schemathesis, positive and negative data, every route through the runner (no 5xx)"
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/e2e/test_contract_fuzzing.py -q -p no:cacheprovider
 	@if [ "$(LOAD_SECONDS)" != "0" ]; then echo "== bounded load test ($(LOAD_SECONDS) s, loopback; LOAD_SECONDS=0 skips it)"; \
 		$(BIN)/python -m infra.loadtest --seconds $(LOAD_SECONDS); fi
 	@echo "make check: all passed"
