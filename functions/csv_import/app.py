@@ -26,8 +26,17 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     import_id: str | None = None
     for found in s3_objects(event):
+        if not is_csv_key(found.key):
+            logger.info("object without a .csv extension ignored")  # the key is not logged: a name may be PHI
+            continue
         import_id = imports.start_import(found) or import_id
     return {"import_id": import_id}
+
+
+def is_csv_key(key: str) -> bool:
+    """R-IMPORT-6: `.csv` in any letter case. The S3 trigger filters on the prefix only, since S3 key filters are
+    case-sensitive (a `.CSV` upload would never reach this function)."""
+    return key.casefold().endswith(".csv")
 
 
 def s3_objects(event: dict[str, Any]) -> list[imports.S3Object]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from frontdesk.domain.csv_rows import (
     ImportFailed,
-    RecordBoundaries,
+    RecordSplitter,
     looks_binary,
     map_header,
     neutralize,
@@ -184,11 +184,11 @@ def test_r_import_5_byte_range_cuts_fall_on_the_records_csv_reader_sees(rows, cu
     csv.writer(text, lineterminator="\n").writerows(rows)
     data = text.getvalue().encode()
     cut = min(cut, len(data))
-    scanner = RecordBoundaries()
-    ends = list(scanner.feed(data[:cut])) + list(scanner.feed(data[cut:]))
+    scanner = RecordSplitter()
+    ends = [span.end for span in [*scanner.feed(data[:cut]), *scanner.feed(data[cut:]), *scanner.finish()]]
     # When the file is cut at every boundary found and each piece parsed on its own
-    starts = [0, *ends]
-    pieces = [data[a:b] for a, b in zip(starts, [*ends, len(data)], strict=True) if b > a]
+    starts = [0, *ends[:-1]]
+    pieces = [data[a:b] for a, b in zip(starts, ends, strict=True) if b > a]
     parsed = [record for piece in pieces for record in records([piece])]
     # Then the pieces hold exactly the records of the whole file (no record is split, none lost)
     assert parsed == list(records([data]))

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from frontdesk.domain.patients import clean_name, parse_dob
 from frontdesk.domain.phones import InvalidPhone, normalize_phone
@@ -124,110 +125,222 @@ def looks_binary(head: bytes) -> bool:
     return controls > len(sample) // 20
 
 
-def text_lines(chunks: Iterable[bytes], *, strip_bom: bool = True) -> Iterator[str]:
-    """Decodes a byte stream incrementally into lines that keep their endings (what csv.reader wants).
+# ---------- records: line endings, quotes, resynchronisation (R-IMPORT-6) ----------
+#
+# A record starts at the start of a line and is read with the csv module's default rules: a quote opens a quoted
+# field only at the start of a field, `""` inside one is an escaped quote, and a quoted field may hold commas and
+# line breaks. Lines end in LF, CRLF or a lone CR. A record is *well-formed* when
+#   - every quoted field closes, and what follows its closing quote is a comma, the end of the line or of the file;
+#   - it spans at most MAX_RECORD_LINES lines and its text before its line ending is under MAX_RECORD_BYTES bytes.
+# A line on which no well-formed record starts is skipped, and the reader tries again at the next line; a run of
+# skipped lines is one Span without data (one row error, with its line range). Every decision reads only the bytes
+# from the record's start up to its end (or up to the limits), so reading any byte range that starts and ends at
+# span boundaries gives exactly the spans the whole file gives there: chunks, re-runs and the whole file agree.
+# `"`, `,`, CR and LF are single bytes in UTF-8 and Windows-1252 and never part of a multi-byte UTF-8 sequence, so
+# the scan works on raw bytes.
 
-    A lone carriage return (old Mac files, stray CRs) ends a line, as universal newlines would read it.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="frontdesk_cp1252")
-    pending = ""
-    first = True
-    for chunk in chunks:
-        text = decoder.decode(chunk)
-        if first and text:
-            if strip_bom and text.startswith("\ufeff"):
-                text = text[1:]
-            first = False
-        pending += text
-        if "\n" not in pending and "\r" not in pending:
-            continue
-        held = pending.endswith("\r")  # its \n may come with the next chunk
-        body = pending[:-1] if held else pending
-        *lines, pending = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        if held:
-            pending += "\r"
-        for line in lines:
-            yield line + "\n"
-    pending += decoder.decode(b"", final=True)
-    pending = pending.replace("\r\n", "\n").replace("\r", "\n")
-    *lines, pending = pending.split("\n")
-    for line in lines:
-        yield line + "\n"
-    if pending:
-        yield pending
+MAX_RECORD_LINES = 20
+MAX_RECORD_BYTES = 64 * 1024
+_QUOTE, _COMMA, _CR, _LF = ord('"'), ord(","), ord("\r"), ord("\n")
+_BOM = b"\xef\xbb\xbf"
+_SPECIAL = re.compile(rb'[\r\n"]')
+_LINE_BREAK = re.compile(rb"[\r\n]")
+_MALFORMED = -1
+
+
+class Span(NamedTuple):  # a tuple: one per row, cheaper to make than a dataclass
+    """Bytes [start, end) of the file on lines first_line..last_line: one record (data: its bytes, line ending
+    included), or a run of lines skipped because no well-formed record starts on them (data is None)."""
+
+    start: int
+    end: int
+    first_line: int
+    last_line: int
+    data: bytes | None
+
+
+def _after_line_break(buf: bytes, index: int, final: bool) -> int | None:
+    """The offset just past the line break at index (CRLF is one break); None while a CR may still get its LF."""
+    if buf[index] == _LF:
+        return index + 1
+    if index + 1 < len(buf):
+        return index + 2 if buf[index + 1] == _LF else index + 1
+    return index + 1 if final else None
+
+
+def _breaks(buf: bytes, start: int, end: int) -> int:
+    return buf.count(b"\n", start, end) + buf.count(b"\r", start, end) - buf.count(b"\r\n", start, end)
+
+
+def _record_end(buf: bytes, pos: int, final: bool, field_start: int) -> tuple[int, int] | int | None:
+    """(end offset, lines) of the well-formed record starting at pos, _MALFORMED, or None: more bytes needed."""
+    size = len(buf)
+    limit = pos + MAX_RECORD_BYTES
+    scan_end = min(size, limit)
+    breaks = 0  # line breaks inside quoted fields
+    i = field_start
+    while True:
+        found = _SPECIAL.search(buf, i, scan_end)
+        if found is None:
+            if size >= limit:
+                return _MALFORMED
+            return (size, breaks + 1) if final else None
+        j = found.start()
+        if buf[j] == _QUOTE:
+            if j != field_start and buf[j - 1] != _COMMA:
+                i = j + 1  # a quote inside an unquoted field is text
+                continue
+            k = j + 1
+            while True:  # inside the quoted field
+                close = buf.find(b'"', k, scan_end)
+                breaks += _breaks(buf, k, scan_end if close < 0 else close)
+                if breaks >= MAX_RECORD_LINES:
+                    return _MALFORMED
+                if close < 0:
+                    return _MALFORMED if final or size >= limit else None
+                if close + 1 >= size:
+                    return (size, breaks + 1) if final else None
+                if buf[close + 1] != _QUOTE:
+                    break
+                k = close + 2  # "" is an escaped quote
+            j = close + 1
+            if buf[j] == _COMMA:
+                i = field_start = j + 1
+                continue
+            if buf[j] not in (_CR, _LF) or j >= limit:
+                return _MALFORMED  # text after a closing quote: the quote was not meant as one
+        end = _after_line_break(buf, j, final)
+        return None if end is None else (end, breaks + 1)
+
+
+def _line_end(buf: bytes, pos: int, final: bool) -> int | None:
+    found = _LINE_BREAK.search(buf, pos)
+    if found is None:
+        return len(buf) if final else None
+    return _after_line_break(buf, found.start(), final)
+
+
+class RecordSplitter:
+    """Cuts a byte stream into Spans (see above), fed piece by piece; memory stays under ~MAX_RECORD_BYTES plus
+    the piece being read. Give offset and line of where the stream starts in the file (a span boundary)."""
+
+    def __init__(self, offset: int = 0, line: int = 1, *, bom: bool = True) -> None:
+        self.offset = offset  # of the first byte not yet in a span
+        self.line = line  # the line number at self.offset
+        self._buf = b""
+        self._bom = bom and offset == 0  # a UTF-8 BOM before the first record is not part of its first field
+        self._skip: tuple[int, int, int] | None = None  # skipped run: start offset, first line, last line
+        self._discarding = False  # inside a skipped line longer than MAX_RECORD_BYTES
+
+    def feed(self, piece: bytes) -> list[Span]:
+        self._buf += piece
+        return self._drain(final=False)
+
+    def finish(self) -> list[Span]:
+        spans = self._drain(final=True)
+        if self._skip is not None:
+            start, first, last = self._skip
+            spans.append(Span(start, self.offset, first, last, None))
+            self._skip = None
+        return spans
+
+    def _skip_line(self, pos: int) -> None:
+        start, first = (self._skip[0], self._skip[1]) if self._skip else (self.offset + pos, self.line)
+        self._skip = (start, first, self.line)
+
+    def _drain(self, final: bool) -> list[Span]:
+        buf, pos, spans = self._buf, 0, []
+        size = len(buf)
+        next_quote = -1
+        while pos < size:
+            if next_quote < pos and next_quote != size:
+                next_quote = buf.find(b'"', pos)
+                next_quote = size if next_quote < 0 else next_quote
+            found = _LINE_BREAK.search(buf, pos, min(next_quote, pos + MAX_RECORD_BYTES))
+            if found is not None and not self._discarding and not self._skip and not self._bom:
+                # Fast path: a line without quotes is one record.
+                end = _after_line_break(buf, found.start(), final)
+                if end is None:
+                    break
+                spans.append(Span(self.offset + pos, self.offset + end, self.line, self.line, buf[pos:end]))
+                self.line += 1
+                pos = end
+                continue
+            if self._discarding:
+                end = _line_end(buf, pos, final)
+                if end is None:
+                    pos = size - 1 if buf[-1] == _CR else size  # a CR waits for a possible LF
+                    break
+                self._discarding = False
+                self.line += 1
+                pos = end
+                continue
+            field_start = pos
+            if self._bom and pos == 0:
+                if size < len(_BOM) and _BOM.startswith(buf) and not final:
+                    break
+                field_start = len(_BOM) if buf.startswith(_BOM) else 0
+            result = _record_end(buf, pos, final, field_start)
+            if result is None:
+                break
+            if isinstance(result, tuple):
+                end, lines = result
+                if self._skip is not None:
+                    start, first, last = self._skip
+                    spans.append(Span(start, self.offset + pos, first, last, None))
+                    self._skip = None
+                spans.append(Span(self.offset + pos, self.offset + end, self.line, self.line + lines - 1, buf[pos:end]))
+                self._bom = False
+                self.line += lines
+                pos = end
+                continue
+            end = _line_end(buf, pos, final)
+            if end is None:
+                if size - pos < MAX_RECORD_BYTES:
+                    break  # the rest of the line is still to come
+                self._skip_line(pos)
+                self._discarding = True
+                pos = size - 1 if buf[-1] == _CR else size
+                break
+            self._skip_line(pos)
+            self._bom = False
+            self.line += 1
+            pos = end
+        self.offset += pos
+        self._buf = buf[pos:]
+        return spans
+
+
+def record_spans(pieces: Iterable[bytes], *, offset: int = 0, line: int = 1, bom: bool = True) -> Iterator[Span]:
+    splitter = RecordSplitter(offset, line, bom=bom)
+    for piece in pieces:
+        yield from splitter.feed(piece)
+    yield from splitter.finish()
+
+
+def cells_of(data: bytes) -> list[str] | None:
+    """The fields of one well-formed record; [] for a blank line, None when a field exceeds MAX_FIELD_CHARS."""
+    text = data.decode("utf-8", errors="frontdesk_cp1252").removeprefix("\ufeff")
+    if '"' not in text:  # one line, no quoting: the csv module would split it at its commas too
+        line = text.rstrip("\r\n")
+        if not line:
+            return []
+        cells = line.split(",")
+        if len(line) > MAX_FIELD_CHARS and any(len(cell) > MAX_FIELD_CHARS for cell in cells):
+            return None
+        return cells
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    try:
+        return next(csv.reader([text.replace("\r\n", "\n").replace("\r", "\n")], strict=False), [])
+    except csv.Error:
+        return None  # R-IMPORT-1: one unreadable record (a giant field) costs that row, not the file
 
 
 def records(chunks: Iterable[bytes], *, strip_bom: bool = True) -> Iterator[list[str] | None]:
-    """CSV records (quoted commas and newlines allowed); blank lines come out as [], unreadable ones as None."""
-    csv.field_size_limit(MAX_FIELD_CHARS)
-    reader = csv.reader(text_lines(chunks, strip_bom=strip_bom), strict=False)
-    while True:
-        try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            # R-IMPORT-1: one unreadable record (NUL byte, a giant field) costs that row, not the file.
-            yield None
-
-
-# ---------- record boundaries at byte level (chunking) ----------
-
-
-_START, _FIELD, _QUOTED, _QUOTE_IN_QUOTED = range(4)
-_QUOTE, _COMMA = ord('"'), ord(",")
-
-
-class RecordBoundaries:
-    """Finds the byte offsets where CSV records end, as csv.reader splits them (quoted newlines respected).
-
-    A quote opens a quoted field only at the start of a field, `""` inside one is an escaped quote (the csv
-    module's default dialect). `"`, `,` and `\\n` are single bytes in UTF-8 and Windows-1252 and never part of a
-    multi-byte UTF-8 sequence, so scanning raw bytes is exact. Lines without quotes take a fast path.
-    """
-
-    def __init__(self, offset: int = 0) -> None:
-        self.offset = offset  # bytes consumed so far
-        self.state = _START
-
-    def feed(self, chunk: bytes) -> Iterator[int]:
-        """Yields the absolute offset just past each record-ending newline found in this chunk."""
-        start = 0
-        base = self.offset
-        while True:
-            newline = chunk.find(b"\n", start)
-            piece = chunk[start:] if newline < 0 else chunk[start:newline]
-            self._scan(piece)
-            if newline < 0:
-                break
-            start = newline + 1
-            if self.state != _QUOTED:
-                self.state = _START
-                yield base + start
-        self.offset = base + len(chunk)
-
-    def _scan(self, piece: bytes) -> None:
-        if not piece:
-            return
-        if b'"' not in piece and self.state != _QUOTE_IN_QUOTED:
-            if self.state != _QUOTED:
-                self.state = _START if piece.endswith(b",") else _FIELD
-            return
-        state = self.state
-        for byte in piece:
-            if state == _QUOTED:
-                if byte == _QUOTE:
-                    state = _QUOTE_IN_QUOTED
-            elif state == _START:
-                state = _QUOTED if byte == _QUOTE else (_START if byte == _COMMA else _FIELD)
-            elif state == _FIELD:
-                if byte == _COMMA:
-                    state = _START
-            elif byte == _QUOTE:  # _QUOTE_IN_QUOTED: "" is an escaped quote
-                state = _QUOTED
-            else:
-                state = _START if byte == _COMMA else _FIELD
-        self.state = state
+    """CSV records (quoted commas and newlines allowed); blank lines come out as [], unreadable records and runs
+    of skipped lines (R-IMPORT-6) as None."""
+    for span in record_spans(chunks, bom=strip_bom):
+        yield None if span.data is None else cells_of(span.data)
 
 
 # ---------- rows ----------
@@ -256,6 +369,10 @@ class PatientRow:
     external_id: str | None
 
 
+# C0 controls but tab, LF and CR (whitespace a name folds into spaces), DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _cell(cells: list[str], columns: dict[str, int], name: str) -> str:
     index = columns.get(name)
     if index is None or index >= len(cells):
@@ -273,6 +390,11 @@ def parse_row(
     issues: list[RowIssue] = []
     names: dict[str, str] = {}
     for name_field in ("first_name", "last_name"):
+        if _CONTROL.search(_cell(cells, columns, name_field)):
+            # R-API-1 spirit: a NUL or another control character never lands in a name (anywhere in the file).
+            message = "The name holds a control character (for example NUL): the row is not imported."
+            issues.append(RowIssue(row, name_field, "invalid_characters", message))
+            continue
         try:
             names[name_field] = clean_name(_cell(cells, columns, name_field), field=name_field)
         except ValidationFailed as error:
@@ -299,12 +421,12 @@ def parse_row(
             message = error.message + " Left empty."
             issues.append(RowIssue(row, phone_field, f"invalid_{phone_field}", message, "warning"))
     email = _cell(cells, columns, "email") or None
-    if email and ("@" not in email or len(email) > 254):
+    if email and ("@" not in email or len(email) > 254 or _CONTROL.search(email)):
         issues.append(RowIssue(row, "email", "invalid_email", "The email address is not valid. Left empty.", "warning"))
         email = None
     external_id = _cell(cells, columns, "external_id") or None
-    if external_id and (len(external_id) > 64 or "#" in external_id):
-        message = "The external id has at most 64 characters and no '#'. Left empty."
+    if external_id and (len(external_id) > 64 or "#" in external_id or _CONTROL.search(external_id)):
+        message = "The external id has at most 64 characters, no '#' and no control character. Left empty."
         issues.append(RowIssue(row, "external_id", "invalid_external_id", message, "warning"))
         external_id = None
     if any(issue.severity == "error" for issue in issues) or dob is None:

@@ -10,7 +10,7 @@ import csv
 import hashlib
 import io
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -23,17 +23,21 @@ from aws_lambda_powertools import Logger
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.objects import S3ObjectStore, get_object_store
 from frontdesk.domain.csv_rows import (
+    MAX_RECORD_BYTES,
+    MAX_RECORD_LINES,
     REPORT_HEADER,
     Header,
     ImportFailed,
     PatientRow,
-    RecordBoundaries,
+    RecordSplitter,
     RowIssue,
+    Span,
+    cells_of,
     import_id_for,
     looks_binary,
     map_header,
     parse_row,
-    records,
+    record_spans,
     report_line,
 )
 from frontdesk.domain.patients import Patient
@@ -215,68 +219,77 @@ def _record_header(
 def plan_chunks(
     objects: S3ObjectStore, obj: S3Object, practice_id: str, import_id: str, chunk_bytes: int
 ) -> tuple[Header, int, list[ChunkTask]]:
-    """Reads the header, then cuts the rest into byte ranges at record boundaries (quoted newlines respected).
+    """Reads the header, then cuts the rest into byte ranges at span boundaries (records and runs of skipped lines,
+    R-IMPORT-6), each with the true line number it starts on.
 
     A file no larger than one chunk is not scanned past its header; a larger one is streamed once.
     """
     if obj.size == 0:
         raise ImportFailed("The file is empty.", "empty_file")
-    stream = iter(objects.stream(obj.bucket, obj.key))
-    boundaries = RecordBoundaries()
-    buffer = b""  # everything read until the header is found (at most MAX_HEADER_BYTES)
-    header: Header | None = None
-    header_row = header_end = record_start = 0
-    for chunk in stream:
-        if not buffer and looks_binary(chunk):
+    splitter = RecordSplitter()
+    plan = _Plan(practice_id, import_id, obj.size, chunk_bytes)
+    for index, piece in enumerate(objects.stream(obj.bucket, obj.key)):
+        if index == 0 and looks_binary(piece):
             raise ImportFailed("The file is not a CSV text file.", "not_csv")
-        buffer += chunk
-        for end in boundaries.feed(chunk):
-            header_row += 1
-            cells = _header_cells(buffer[record_start:end])
-            record_start = end
-            if any(cell.strip() for cell in cells):
-                header, header_end = map_header(cells), end
-                break
-        if header is not None:
-            break
-        if len(buffer) > MAX_HEADER_BYTES:
+        for span in splitter.feed(piece):
+            if plan.add(span):
+                return plan.result()
+        if plan.header is None and splitter.offset > MAX_HEADER_BYTES:
             raise ImportFailed("The file has no usable header row.", "no_header")
-    if header is None:  # no newline after the header (or only blank lines): nothing to import
-        cells = _header_cells(buffer[record_start:])
+    for span in splitter.finish():
+        if plan.add(span):
+            return plan.result()
+    return plan.result(complete=True)
+
+
+class _Plan:
+    """The header (first non-blank record), then a cut after the span that fills ~chunk_bytes."""
+
+    def __init__(self, practice_id: str, import_id: str, size: int, chunk_bytes: int) -> None:
+        self.practice_id, self.import_id, self.size, self.chunk_bytes = practice_id, import_id, size, chunk_bytes
+        self.header: Header | None = None
+        self.header_row = 0
+        self.tasks: list[ChunkTask] = []
+        self.start = self.first_row = 0
+
+    def add(self, span: Span) -> bool:
+        """True when the plan is complete without reading further."""
+        if self.header is None:
+            return self._header(span)
+        if span.end - self.start >= self.chunk_bytes:
+            self._cut(span.end)
+            self.first_row = span.last_line + 1
+        return False
+
+    def _header(self, span: Span) -> bool:
+        if span.data is None:
+            raise ImportFailed("The header row is not readable CSV (a quote that never closes).", "no_header")
+        cells = cells_of(span.data)
+        if cells is None:
+            raise ImportFailed("The file is not a readable CSV.", "not_csv")
         if not any(cell.strip() for cell in cells):
-            raise ImportFailed("The file is empty.", "empty_file")
-        map_header(cells)  # raises when the header itself is unusable
-        raise ImportFailed("The file has a header but no data rows.", "no_rows")
-    first_row = header_row + 1
-    if header_end >= obj.size:
-        raise ImportFailed("The file has a header but no data rows.", "no_rows")
-    if obj.size - header_end <= chunk_bytes:
-        return header, header_row, [ChunkTask(practice_id, import_id, 1, header_end, obj.size, first_row)]
-    # Large: keep streaming (what is left of the buffer, then the stream) and cut every ~chunk_bytes.
-    tasks: list[ChunkTask] = []
-    start, rows_in_chunk = header_end, 0
-    scanner = RecordBoundaries(header_end)
-    for piece in _chain([buffer[header_end:]], stream):
-        for end in scanner.feed(piece):
-            rows_in_chunk += 1
-            if end - start >= chunk_bytes:
-                tasks.append(ChunkTask(practice_id, import_id, len(tasks) + 1, start, end, first_row))
-                start, first_row, rows_in_chunk = end, first_row + rows_in_chunk, 0
-    if start < obj.size:
-        tasks.append(ChunkTask(practice_id, import_id, len(tasks) + 1, start, obj.size, first_row))
-    return header, header_row, tasks
+            return False  # blank lines before the header
+        self.header, self.header_row = map_header(cells), span.first_line
+        self.start, self.first_row = span.end, span.last_line + 1
+        if self.start >= self.size:
+            raise ImportFailed("The file has a header but no data rows.", "no_rows")
+        if self.size - self.start <= self.chunk_bytes:
+            self._cut(self.size)
+            return True
+        return False
 
+    def _cut(self, end: int) -> None:
+        self.tasks.append(
+            ChunkTask(self.practice_id, self.import_id, len(self.tasks) + 1, self.start, end, self.first_row)
+        )
+        self.start = end
 
-def _header_cells(raw: bytes) -> list[str]:
-    cells = next(iter(records([raw])), [])
-    if cells is None:
-        raise ImportFailed("The file is not a readable CSV.", "not_csv")
-    return cells
-
-
-def _chain(*iterables: Iterable[bytes]) -> Iterator[bytes]:
-    for iterable in iterables:
-        yield from iterable
+    def result(self, complete: bool = False) -> tuple[Header, int, list[ChunkTask]]:
+        if self.header is None:
+            raise ImportFailed("The file is empty.", "empty_file")  # nothing but blank lines
+        if complete and self.start < self.size:
+            self._cut(self.size)
+        return self.header, self.header_row, self.tasks
 
 
 # ---------- processing a chunk ----------
@@ -313,10 +326,10 @@ def _import_rows(task: ChunkTask, job: ImportJob, store: S3ObjectStore, clock: C
     practice = practices_store.get_practice(task.practice_id)
     country = practice.country if practice else "US"
     stream = store.stream(job.source_bucket, job.source_key, task.start, task.end)
-    numbered = enumerate(records(stream, strip_bom=task.start == 0), start=task.first_row)
+    spans = record_spans(stream, offset=task.start, line=task.first_row)
     counts = Counts()
     profiles_written = _nothing_in_flight
-    while block := list(islice(numbered, BLOCK_ROWS)):
+    while block := list(islice(spans, BLOCK_ROWS)):
         block_counts, profiles_written = _process_block(job, block, country, clock.now(), profiles_written, writer)
         counts.add(block_counts)
         jobs.add_progress(task.practice_id, task.import_id, block_counts)
@@ -337,7 +350,7 @@ class _Pending:
 
 def _process_block(
     job: ImportJob,
-    block: list[tuple[int, list[str] | None]],
+    block: list[Span],
     country: str,
     now: datetime,
     earlier_profiles: Callable[[], int],
@@ -366,9 +379,16 @@ class _Block:
         self.patience = _Patience()
         self.actor = actor_for(job.import_id)
 
-    def parse(self, block: list[tuple[int, list[str] | None]], country: str) -> list[PatientRow]:
+    def parse(self, block: list[Span], country: str) -> list[PatientRow]:
         valid: list[PatientRow] = []
-        for number, cells in block:
+        for span in block:
+            number = span.first_line  # R-IMPORT-6: rows are numbered by the line they start on
+            if span.data is None:
+                self.counts.rows_read += 1
+                self.counts.rejected += 1
+                self.issues.append(_skipped_issue(span))
+                continue
+            cells = cells_of(span.data)
             if cells is None:
                 self.counts.rows_read += 1
                 self.counts.rejected += 1
@@ -471,6 +491,18 @@ class _Block:
                 self.issues.append(_duplicate_issue(pending))
             pairs += [patients_store.pair_item_of(pending.patient, pair) for pair in pending.duplicates]
         return pairs
+
+
+def _skipped_issue(span: Span) -> RowIssue:
+    """R-IMPORT-6: one row error for a run of lines on which no well-formed record starts (docs/api-extensions.md)."""
+    first, last = span.first_line, span.last_line
+    lines = f"Line {first}" if first == last else f"Lines {first}-{last}"
+    message = (
+        f"{lines}: not a well-formed CSV record (a quote that does not close before the end of the line, text "
+        f"after a closing quote, or a record over {MAX_RECORD_LINES} lines or {MAX_RECORD_BYTES // 1024} KiB); "
+        "skipped, the next line was read as a new row."
+    )
+    return RowIssue(first, "row", "malformed_record", message)
 
 
 def _store_segment(job: ImportJob, segment: list[_Pending], heads: set[str], actor: str) -> list[PatientItem]:
