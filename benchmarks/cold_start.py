@@ -198,7 +198,7 @@ def _first_sample(logical_id: str) -> tuple[float, float, int]:
 
     module, paths = peer(logical_id) if logical_id in PEERS else handlers()[logical_id]
     event = json.dumps(first_request_event(logical_id))
-    # The peer makes no AWS call: botocore is not patched (nor imported) in its process.
+    # The peer without the table makes no AWS call: botocore is not patched (nor imported) in its process.
     code = _FIRST_PROBE.format(paths=paths, module=module, event=event, patch=logical_id != PEER)
     result = subprocess.run(  # noqa: S603 - our own interpreter and probe
         [base_python(), "-S", "-c", code], env=lambda_environment(), cwd=str(ROOT), capture_output=True, text=True

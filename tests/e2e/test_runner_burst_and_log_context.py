@@ -131,6 +131,9 @@ def test_a_burst_of_64_new_connections_is_accepted_without_a_reset_or_a_syn_retr
         began = time.monotonic()
         try:
             with socket.create_connection((address.hostname, address.port), timeout=10) as conn:
+                connected = time.monotonic() - began
+                if connected >= 1.0:  # a dropped SYN is sent again after 1 s: the backlog overflowed
+                    slow.append(connected)
                 conn.sendall(
                     f"GET /_local/clock HTTP/1.1\r\nHost: {address.netloc}\r\nConnection: close\r\n\r\n".encode()
                 )
@@ -139,8 +142,6 @@ def test_a_burst_of_64_new_connections_is_accepted_without_a_reset_or_a_syn_retr
                 errors.append(repr(answer))
         except OSError as error:
             errors.append(type(error).__name__)
-        if time.monotonic() - began >= 1.0:  # a dropped SYN is sent again after 1 s: the backlog overflowed
-            slow.append(time.monotonic() - began)
 
     # Given 64 clients connecting at the same instant (socketserver's default backlog is 5)
     threads = [threading.Thread(target=connect) for _ in range(64)]
@@ -148,9 +149,9 @@ def test_a_burst_of_64_new_connections_is_accepted_without_a_reset_or_a_syn_retr
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    # Then every connection is accepted and answered, none after a SYN retry
+    # Then every connection is accepted at once (no SYN retry) and answered
     assert errors == []
-    assert len(slow) < 6, slow
+    assert slow == []
 
 
 def test_health_answers_once_the_runner_serves(logged_runner):
