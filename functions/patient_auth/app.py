@@ -50,7 +50,7 @@ class SessionOut(ApiModel):
     dob_verification_required: bool
 
 
-class DobIn(ApiModel):
+class DobCheckIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     date_of_birth: str = Field(max_length=10)
 
@@ -85,7 +85,7 @@ def verify_login(body: Annotated[VerifyIn, Body()]) -> Response[SessionOut]:
 
 
 @app.post("/patient/dob-verification", responses={**ok_response(DobResult), **error_responses(403, 404, 409)})
-def verify_dob(body: Annotated[DobIn, Body()]) -> Response[DobResult]:
+def verify_dob(body: Annotated[DobCheckIn, Body()]) -> Response[DobResult]:
     from frontdesk.services import identity
 
     who = caller(app)

@@ -96,3 +96,21 @@ def test_r_api_1_the_byte_ceiling_admits_any_text_within_its_character_limits() 
         worst = json.dumps(_worst_case(model), ensure_ascii=True).encode()
         # Then the body is within the byte ceiling (a 413 never refuses text the schema allows)
         assert len(worst) <= MAX_BODY_BYTES, (model.__name__, len(worst))
+
+
+def test_r_api_1_models_that_share_a_name_share_a_schema() -> None:
+    # Given every model the handlers declare (the OpenAPI document keys its components by class name)
+    from frontdesk.schemas import ApiModel
+    from infra.local.functions import load_module
+    from infra.template import wiring
+
+    by_name: dict[str, dict[str, Any]] = {}
+    modules = [load_module(spec) for spec in wiring().functions.values() if spec.code_dir.exists()]
+    modules += [m for name, m in list(sys.modules.items()) if name.startswith("staff_")]
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, ApiModel) and value.__module__ == module.__name__:
+                schema = value.model_json_schema()
+                # Then two models of one name have one schema (else one route's document shows the other's body:
+                # POST /patient/dob-verification was documented with the staff route's practice_id)
+                assert by_name.setdefault(value.__name__, schema) == schema, value.__name__

@@ -95,8 +95,9 @@ def _validation_error(error: RequestValidationError) -> Response:
 
 
 def describe_validation_error(errors: Iterable[Any]) -> tuple[str | None, str]:
-    """The first problem, naming the field but never echoing the submitted value (it may be PHI)."""
-    for problem in errors:
+    """The first problem, naming the field but never echoing the submitted value (it may be PHI). A field the client
+    sent wrong comes before one it left out (issue 12 item 6: name the field the client sent)."""
+    for problem in sorted(errors, key=lambda problem: problem.get("type") == "missing"):
         location = list(problem.get("loc", ()))
         if location and location[0] in ("body", "query", "path", "header"):
             location = location[1:]  # where it came from, not a field (a field may itself be called `body`)
