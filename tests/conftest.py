@@ -47,7 +47,7 @@ os.environ.update(
 
 
 @pytest.fixture(scope="session")
-def dynamodb() -> Iterator[str]:
+def dynamodb(cognito: Any) -> Iterator[str]:
     """DynamoDB Local with our table; the endpoint every store test talks to."""
     if not java_available():
         pytest.fail("DynamoDB Local is not installed: run the tests through `make test`, which installs it.")
@@ -74,6 +74,20 @@ def s3() -> Iterator[Any]:
         yield client
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def cognito(s3: Any) -> Any:
+    """template.yaml's user pool in moto's cognito-idp (the S3 server), as the runner makes it: POST /staff
+    invites into it. Settings are read again so the functions see the pool."""
+    from infra.local import cognito as local_pool
+
+    pool = local_pool.create_pool(f"http://127.0.0.1:{S3_PORT}")
+    os.environ.update(pool.environment())
+    from frontdesk.settings import get_settings
+
+    get_settings.cache_clear()
+    return pool
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import random
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,11 @@ def unique_phone() -> str:
     """A valid, unused-looking US number (NANP 555-01xx are fictional; area codes vary for uniqueness)."""
     area = random.choice(["212", "312", "415", "617", "646", "718", "917", "206", "303", "512"])
     return f"+1{area}{random.randint(200, 999)}{random.randint(1000, 9999)}"
+
+
+def unique_email(name: str = "member") -> str:
+    """Emails are user names in the user pool: one per member across the whole stack (R-AUTH-1)."""
+    return f"{name}.{uuid.uuid4().hex[:12]}@example.org"
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -78,7 +84,7 @@ class Api:
             "POST",
             "/staff",
             support,
-            {"name": "Ada Admin", "email": "ada@example.org", "role": "admin", "practice_id": practice_id},
+            {"name": "Ada Admin", "email": unique_email("ada"), "role": "admin", "practice_id": practice_id},
         )
         assert admin.status == 201, admin
         admin_id = admin.body["staff_id"]
@@ -91,7 +97,8 @@ class Api:
         }
 
     def new_staff(self, practice: dict[str, Any], name: str = "Sam Staff", role: str = "staff") -> tuple[str, str]:
-        reply = self.call("POST", "/staff", practice["admin"], {"name": name, "email": "s@example.org", "role": role})
+        body = {"name": name, "email": unique_email("sam"), "role": role}
+        reply = self.call("POST", "/staff", practice["admin"], body)
         assert reply.status == 201, reply
         staff_id = reply.body["staff_id"]
         return staff_id, self.token(role, practice["practice_id"], staff_id=staff_id)

@@ -11,14 +11,19 @@ import frontdesk.startup  # first: no garbage collection while the handler impor
 
 # isort: split
 
+import base64
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from frontdesk.adapters.clock import get_clock
-from frontdesk.auth import InvalidToken, verify_token
+from frontdesk.auth import InvalidToken, Principal, verify_token
 from frontdesk.settings import get_settings
+
+COGNITO_ALGORITHM = "RS256"
+COGNITO_ROLES = frozenset({"staff", "admin", "support"})
 
 logger = Logger()
 
@@ -32,11 +37,43 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if scheme.lower() != "bearer" or not token.strip():
         return {"isAuthorized": True, "context": {"auth_error": "malformed"}}
     try:
-        principal = verify_token(token.strip(), get_settings().jwt_secret, get_clock().now())
+        principal = _verify(token.strip())
     except InvalidToken as error:
         logger.info("token refused", extra={"reason": str(error)})
         return {"isAuthorized": True, "context": {"auth_error": "invalid"}}
     return {"isAuthorized": True, "context": principal.claims()}
+
+
+def _verify(token: str) -> Principal:
+    """Cognito ID tokens (RS256, staff/admin/support) and our own HS256 tokens (patients) each go to their one
+    verifier; each accepts only its own algorithm, so an HS256 token keyed with the pool's public key fails both."""
+    now = get_clock().now()
+    if _algorithm(token) == COGNITO_ALGORITHM:
+        from frontdesk.cognito import get_verifier
+
+        verifier = get_verifier()
+        if verifier is None:
+            raise InvalidToken("no user pool configured")
+        principal = verifier.verify(token, now)
+        from frontdesk.services.staff import admit
+
+        if not admit(principal):  # R-AUTH-3: a deactivated member's tokens are refused at once
+            raise InvalidToken("member not active")
+        return principal
+    principal = verify_token(token, get_settings().jwt_secret, now)
+    if principal.role in COGNITO_ROLES:
+        raise InvalidToken("staff sign in through the user pool")  # R-AUTH-1: never with a session token
+    return principal
+
+
+def _algorithm(token: str) -> str | None:
+    """The `alg` of the token's header, read without trusting it (it only picks the verifier)."""
+    head = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except ValueError:
+        return None
+    return header.get("alg") if isinstance(header, dict) else None
 
 
 def _authorization_header(event: dict[str, Any]) -> str | None:

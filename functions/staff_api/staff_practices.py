@@ -54,6 +54,7 @@ class StaffOut(ApiModel):
     name: str
     email: str
     role: str
+    status: Literal["invited", "active", "deactivated"]
     created_at: str
 
 
@@ -86,7 +87,7 @@ def create_practice(body: Annotated[NewPractice, Body()]) -> Response[PracticeOu
     )
 
 
-@router.post("/staff", responses={**ok_response(StaffOut, 201), **error_responses(403, 404)})
+@router.post("/staff", responses={**ok_response(StaffOut, 201), **error_responses(403, 404, 409)})
 def create_staff(body: Annotated[NewStaff, Body()]) -> Response[StaffOut]:
     from frontdesk.services import practices as service
 
@@ -100,6 +101,7 @@ def create_staff(body: Annotated[NewStaff, Body()]) -> Response[StaffOut]:
             "name": staff.name,
             "email": staff.email,
             "role": staff.role,
+            "status": staff.status,
             "created_at": iso(staff.created_at),
         },
     )

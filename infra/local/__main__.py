@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         configure_environment(dynamodb_endpoint, s3_endpoint)
+        from infra.local import cognito
+
+        cognito.configure(s3_endpoint)  # the user pool of template.yaml, in the same moto server
         wired = wiring()
         create_table(dynamodb_endpoint, TABLE_NAME, wired.table)
         import boto3

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from infra.local import events
+from infra.local import cognito, events
 from infra.local.functions import invoke
 from infra.template import EventRule, Wiring
 
@@ -103,7 +103,11 @@ class Gateway:
         settings = get_settings()
         payload = _json(body)
         if path == "/_local/tokens" and method == "POST":
+            if str(payload.get("role", "")) in cognito.POOL_ROLES:
+                return cognito.mint_response(payload)
             return 200, {"token": _mint_token(payload)}
+        if path == "/_local/mail" and method == "GET":
+            return cognito.mail_response(query)
         if path == "/_local/outbox" and method == "GET":
             to = (parse_qs(query).get("to") or [None])[0]
             return 200, {"items": [entry.as_dict() for entry in LOCAL_OUTBOX.messages(to)]}
@@ -120,6 +124,7 @@ class Gateway:
                 "imports_bucket": self.imports_bucket,
                 "webhook_secret": settings.webhook_secret,
                 "now": iso(LOCAL_CLOCK.now()),
+                **cognito.config(),
             }
         if path.startswith("/_local/jobs/") and path.endswith("/run") and method == "POST":
             return self.run_job(path.removeprefix("/_local/jobs/").removesuffix("/run"))

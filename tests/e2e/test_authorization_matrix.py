@@ -34,6 +34,9 @@ AUTHORIZED = [r for r in AUTHORIZED_ALL if f"{r.method} {r.path}" in ACCESS]
 
 
 def _path(template_path: str, ids: dict[str, str]) -> str:
+    if template_path.endswith("/deactivate"):
+        # A member of its own: deactivating the world's staff member would make its token fail every later route.
+        ids = {**ids, "staff_id": ids["deactivated_staff_id"]}
     return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "x0000"), template_path)
 
 
@@ -42,6 +45,7 @@ def world(runner: str) -> dict[str, Any]:
     api = Api(runner)
     home = api.new_practice()
     staff_id, staff = api.new_staff(home)
+    deactivated_staff_id, _ = api.new_staff(home, "Dee Activated")
     patient = api.new_patient(home)
     away = api.new_practice()
     tokens = {
@@ -55,6 +59,7 @@ def world(runner: str) -> dict[str, Any]:
         "patient_id": patient["patient_id"],
         "conversation_id": patient["conversation_id"],
         "staff_id": staff_id,
+        "deactivated_staff_id": deactivated_staff_id,
         "inbox_id": "x0000",
         "import_id": "x0000",
         "appointment_id": "appt-1",

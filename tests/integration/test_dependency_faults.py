@@ -14,7 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from tests.support import invoke_route, unique_phone
+from tests.support import invoke_route, unique_email, unique_phone
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,7 @@ def admin(dynamodb: str) -> dict[str, str]:
     staff = invoke_route(
         "POST",
         "/staff",
-        {"name": "Ada", "email": "a@example.org", "role": "admin", "practice_id": practice_id},
+        {"name": "Ada", "email": unique_email(), "role": "admin", "practice_id": practice_id},
         support,
     )
     staff_id = staff.body["staff_id"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import invoke_route, unique_phone
+from tests.support import invoke_route, unique_email, unique_phone
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ def practice(dynamodb: str) -> dict[str, Any]:
     admin = invoke_route(
         "POST",
         "/staff",
-        {"name": "Ada", "email": "ada@example.org", "role": "admin", "practice_id": practice_id},
+        {"name": "Ada", "email": unique_email(), "role": "admin", "practice_id": practice_id},
         support,
     )
     assert admin.status == 201, admin

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import invoke_route, unique_phone
+from tests.support import invoke_route, unique_email, unique_phone
 
 
 @pytest.fixture
@@ -60,12 +60,12 @@ class World:
         admin = invoke_route(
             "POST",
             "/staff",
-            {"name": "Ada", "email": "a@example.org", "role": "admin", "practice_id": self.practice_id},
+            {"name": "Ada", "email": unique_email(), "role": "admin", "practice_id": self.practice_id},
             support,
         )
         self.admin_id = admin.body["staff_id"]
         self.admin = _claims("admin", self.practice_id, staff_id=self.admin_id)
-        staff = invoke_route("POST", "/staff", {"name": "Tom", "email": "t@example.org"}, self.admin)
+        staff = invoke_route("POST", "/staff", {"name": "Tom", "email": unique_email()}, self.admin)
         self.staff_id = staff.body["staff_id"]
         self.staff = _claims("staff", self.practice_id, staff_id=self.staff_id)
         self.cell = unique_phone()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.support import invoke_route, unique_phone
+from tests.support import invoke_route, unique_email, unique_phone
 
 
 def _practice_with_staff(count: int) -> tuple[dict[str, str], list[str]]:
@@ -14,11 +14,11 @@ def _practice_with_staff(count: int) -> tuple[dict[str, str], list[str]]:
     ).body
     practice_id = practice["practice_id"]
     admin = invoke_route(
-        "POST", "/staff", {"name": "A", "email": "a@example.org", "role": "admin", "practice_id": practice_id}, support
+        "POST", "/staff", {"name": "A", "email": unique_email(), "role": "admin", "practice_id": practice_id}, support
     ).body
     claims = {"sub": admin["staff_id"], "role": "admin", "practice_id": practice_id, "staff_id": admin["staff_id"]}
     staff = [
-        invoke_route("POST", "/staff", {"name": f"S{i}", "email": "s@example.org"}, claims).body for i in range(count)
+        invoke_route("POST", "/staff", {"name": f"S{i}", "email": unique_email()}, claims).body for i in range(count)
     ]
     return claims, [s["staff_id"] for s in staff]
 

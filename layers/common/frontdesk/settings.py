@@ -21,6 +21,12 @@ class Settings:
     token_ttl_seconds: int
     import_chunk_queue_url: str = ""
     import_chunk_bytes: int = 16 * 1024 * 1024  # a larger CSV fans out in chunks of about this size
+    # Staff sign-in (R-AUTH-1): the stack's Cognito user pool. Ids, not secrets.
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    cognito_endpoint: str | None = None  # locally moto's server; None in AWS
+    cognito_issuer: str = ""  # the ID tokens' `iss` (locally moto still writes the AWS URL: PITFALLS)
+    cognito_jwks_url: str = ""  # where the pool's public keys are fetched (locally moto's server)
 
     @property
     def is_local(self) -> bool:
@@ -46,5 +52,10 @@ def get_settings() -> Settings:
         webhook_secret=_read("WEBHOOK_SECRET", "") or "",
         token_ttl_seconds=int(_read("TOKEN_TTL_SECONDS", "3600") or "3600"),
         import_chunk_queue_url=_read("IMPORT_CHUNK_QUEUE_URL", "") or "",
+        user_pool_id=_read("USER_POOL_ID", "") or "",
+        user_pool_client_id=_read("USER_POOL_CLIENT_ID", "") or "",
+        cognito_endpoint=_read("COGNITO_ENDPOINT"),
+        cognito_issuer=_read("COGNITO_ISSUER", "") or "",
+        cognito_jwks_url=_read("COGNITO_JWKS_URL", "") or "",
         import_chunk_bytes=int(_read("IMPORT_CHUNK_BYTES", str(16 * 1024 * 1024)) or 16 * 1024 * 1024),
     )
