@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -120,7 +121,7 @@ def new_practice(world: World) -> Call:
 
 
 def new_staff(world: World) -> Call:
-    body = {"name": "Sam Staff", "email": "sam@example.org", "role": "staff"}
+    body = {"name": "Sam Staff", "email": f"sam.{uuid.uuid4().hex}@example.org", "role": "staff"}
     return Call("POST", "/staff", body, world.admin, 201)
 
 
@@ -253,11 +254,11 @@ def mark_read(world: World) -> Call:
 
 
 def signed(path: str, payload: dict[str, Any]) -> Call:
-    from frontdesk.settings import get_settings
+    from frontdesk import secrets
     from tests.support import sign
 
     raw = json.dumps(payload).encode()
-    headers = {"X-Frontdesk-Signature": sign(raw, get_settings().webhook_secret)}
+    headers = {"X-Frontdesk-Signature": sign(raw, secrets.get("webhook"))}
     return Call("POST", path, None, None, 200, headers, raw)
 
 
@@ -549,7 +550,12 @@ def _practice_with_admin(world: World, has_pm_integration: bool) -> tuple[str, s
         Call(
             "POST",
             "/staff",
-            {"name": "Ada Admin", "email": "a@example.org", "role": "admin", "practice_id": practice_id},
+            {
+                "name": "Ada Admin",
+                "email": f"a.{uuid.uuid4().hex}@example.org",
+                "role": "admin",
+                "practice_id": practice_id,
+            },
             world.support,
             201,
         )

@@ -18,9 +18,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from frontdesk import secrets
 from frontdesk.adapters.clock import get_clock
 from frontdesk.auth import InvalidToken, Principal, verify_token
-from frontdesk.settings import get_settings
 
 COGNITO_ALGORITHM = "RS256"
 COGNITO_ROLES = frozenset({"staff", "admin", "support"})
@@ -30,6 +30,13 @@ logger = Logger()
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        # R-AUTH-5: without its signing key (or any secret it is given) the authorizer refuses every request (403)
+        secrets.check_all()
+        secrets.get("jwt")
+    except secrets.SecretUnavailable as error:
+        logger.error("refusing every request: a secret is unavailable", extra={"reason": str(error)})
+        return {"isAuthorized": False}
     header = _authorization_header(event)
     if not header:
         return {"isAuthorized": True, "context": {"auth_error": "missing"}}
@@ -60,7 +67,12 @@ def _verify(token: str) -> Principal:
         if not admit(principal):  # R-AUTH-3: a deactivated member's tokens are refused at once
             raise InvalidToken("member not active")
         return principal
-    principal = verify_token(token, get_settings().jwt_secret, now)
+    principal = verify_token(token, secrets.keys("jwt"), now)  # the previous key too, after a rotation
+    if principal.role == "integration":
+        from frontdesk.services.credentials import token_is_current
+
+        if not token_is_current(principal):  # R-AUTH-4: refused once its credential is revoked
+            raise InvalidToken("credential revoked")
     if principal.role in COGNITO_ROLES:
         raise InvalidToken("staff sign in through the user pool")  # R-AUTH-1: never with a session token
     return principal

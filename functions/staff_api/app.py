@@ -9,6 +9,7 @@ import frontdesk.startup  # first: no garbage collection while the handler impor
 from typing import Any
 
 import staff_conversations
+import staff_credentials
 import staff_identity
 import staff_imports
 import staff_members
@@ -35,6 +36,7 @@ for routes in (
     staff_conversations,
     staff_routing,
     staff_imports,
+    staff_credentials,
 ):
     app.include_router(routes.router)
     ACCESS.update(routes.ACCESS)
