@@ -14,6 +14,7 @@ import os
 import random
 import sys
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -63,7 +64,7 @@ def search_patient(s: Session) -> Request:
 
 
 def create_staff(s: Session) -> Request:
-    body = {"name": "Sam Staff", "email": "s@example.org", "role": "staff"}
+    body = {"name": "Sam Staff", "email": f"s.{uuid.uuid4().hex}@example.org", "role": "staff"}
     return Request("POST /staff", "POST", "/staff", s.practice["admin"], body, 201)
 
 

@@ -76,7 +76,12 @@ def setup(base: str, patients: int, staff: int, tally: Tally) -> dict[str, Any]:
             "POST",
             "/staff",
             support,
-            {"name": f"Staff {index}", "email": f"s{index}@example.org", "role": role, "practice_id": practice_id},
+            {
+                "name": f"Staff {index}",
+                "email": f"s{index}.{uuid.uuid4().hex[:12]}@example.org",
+                "role": role,
+                "practice_id": practice_id,
+            },
         )
         token = client.call(
             "POST", "/_local/tokens", body={"role": role, "practice_id": practice_id, "staff_id": member["staff_id"]}

@@ -139,3 +139,24 @@ def test_r_auth_3_authorizer_admits_active_members_and_activates_invited_ones(po
     assert staff.admit(SUPPORT)
     # A deactivated member is never made active by the invited -> active step
     assert not store.set_staff_status(practice_id, member.staff_id, "active", only_from="invited")
+
+
+def test_r_auth_1_first_support_user_of_a_new_stack_from_the_command_line(
+    pool: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from frontdesk.cli import main
+
+    # When the operator runs `frontdesk create-support-user` against the stack's pool
+    email = unique_email("support")
+    command = ["create-support-user", "--email", email, "--user-pool-id", pool.user_pool_id]
+    assert main([*command, "--endpoint-url", pool.endpoint]) == 0
+    # Then the pool has the user, in the support group only, with no practice, waiting for its first sign-in
+    client = _client(pool)
+    user = client.admin_get_user(UserPoolId=pool.user_pool_id, Username=email)
+    assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert not [a for a in user["UserAttributes"] if a["Name"].startswith("custom:")]
+    groups = client.admin_list_groups_for_user(UserPoolId=pool.user_pool_id, Username=email)["Groups"]
+    assert [g["GroupName"] for g in groups] == ["support"]
+    # And running it again with the same email fails without changing anything
+    assert main([*command, "--endpoint-url", pool.endpoint]) == 1
+    assert "already exists" in capsys.readouterr().err
