@@ -335,6 +335,61 @@ def pm_locations(world: World) -> Call:
     return Call("PUT", "/integrations/pm/locations", body, world.integration, 200)
 
 
+def new_credential(world: World) -> Call:
+    return Call("POST", "/integrations/credentials", {"name": "PM feed"}, world.admin, 201)
+
+
+def list_credentials(world: World) -> Call:
+    invoke(new_credential(world))
+    return Call("GET", "/integrations/credentials", None, world.admin, 200)
+
+
+def revoke_credential(world: World) -> Call:
+    created = invoke(new_credential(world))
+    return Call("DELETE", f"/integrations/credentials/{created['credential_id']}", None, world.admin, 204)
+
+
+def _token_request(client_id: str, client_secret: str, status: int) -> Call:
+    from urllib.parse import urlencode
+
+    form = urlencode({"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    return Call("POST", "/integrations/token", None, None, status, headers, form.encode())
+
+
+def token_exchange(world: World) -> Call:
+    return token_exchange_for(invoke(new_credential(world)))
+
+
+def token_exchange_wrong_secret(world: World) -> Call:
+    created = invoke(new_credential(world))
+    return _token_request(created["client_id"], "not-the-secret", 401)
+
+
+def authorize_integration_token(world: World) -> Job:
+    """The authorizer on a request with an integration token: signature, then its credential's status (R-AUTH-4)."""
+    from infra.local import events
+    from infra.local.functions import invoke as invoke_function
+
+    created = invoke(new_credential(world))
+    token = invoke(token_exchange_for(created))["access_token"]
+    wired = _wiring()
+    assert wired.authorizer is not None
+    _, request = event_for(Call("PUT", "/integrations/pm/locations", headers={"Authorization": f"Bearer {token}"}))
+
+    def run() -> int:
+        answer = invoke_function(wired.functions[wired.authorizer or ""], events.authorizer_event(request))
+        if answer.get("context", {}).get("credential_id") != created["credential_id"]:
+            raise RuntimeError(f"the authorizer refused the integration token: {answer}")
+        return 1
+
+    return Job(run)
+
+
+def token_exchange_for(created: dict[str, Any]) -> Call:
+    return _token_request(created["client_id"], created["client_secret"], 200)
+
+
 def sync_locations(world: World) -> Call:
     return Call("POST", "/routing/locations/sync", None, world.pm_admin, 200)
 
@@ -519,6 +574,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET /imports", "A29", list_imports),
     Operation("GET /imports/{id}", "A29", read_import, extra=1, note="read one: +1 row errors"),
     Operation("GET /patients/duplicates", "A11", list_duplicates),
+    Operation("POST /integrations/credentials", "A40", new_credential),
+    Operation("GET /integrations/credentials", "A40", list_credentials),
+    Operation("DELETE /integrations/credentials/{id}", "A40", revoke_credential),
+    Operation("POST /integrations/token", "A41", token_exchange),
+    Operation("POST /integrations/token (wrong secret)", "A41", token_exchange_wrong_secret, extra=1, note="+1 write"),
+    Operation("authorizer: an integration token", "A42", authorize_integration_token),
     Operation(
         "remind job, per reminded request",
         "A39",
