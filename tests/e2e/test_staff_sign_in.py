@@ -95,6 +95,15 @@ def test_r_auth_2_an_email_already_used_is_409_email_taken_and_leaves_no_record(
     assert set(_members(api, practice["admin"])) == {practice["admin_id"], staff_id}
 
 
+def test_r_auth_2_an_address_the_user_pool_refuses_is_400_and_leaves_no_record(api: Api) -> None:
+    practice = api.new_practice()
+    for email in ("ivy@localhost", "ivy@example.c"):  # pass our first check, not the pool's
+        reply = api.call("POST", "/staff", practice["admin"], {"name": "Ivy", "email": email})
+        assert reply.status == 400 and reply.body["error"]["field"] == "email", reply
+        assert email not in reply.body["error"]["message"]
+    assert set(_members(api, practice["admin"])) == {practice["admin_id"]}
+
+
 def test_r_auth_3_deactivated_member_is_refused_and_their_conversations_go_back_to_unassigned(api: Api) -> None:
     # Given a member who signed in and holds a conversation
     practice = api.new_practice()

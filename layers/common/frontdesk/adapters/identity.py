@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from frontdesk.adapters.clock import get_clock, iso
-from frontdesk.errors import Conflict
+from frontdesk.errors import Conflict, ValidationFailed
 
 ROLE_GROUPS = ("staff", "admin", "support")
 INVITATION_SUBJECT = "Your temporary password"
@@ -98,6 +98,9 @@ class CognitoDirectory:
             self._client.admin_create_user(**request)
         except self._client.exceptions.UsernameExistsException:
             raise Conflict("A user with that email already exists.", field="email", code="email_taken") from None
+        except self._client.exceptions.InvalidParameterException:
+            # The pool's own check of the address (stricter than ours): bad input, a 400 (never echoed).
+            raise ValidationFailed("A valid email address is required.", field="email") from None
         try:
             self._client.admin_add_user_to_group(UserPoolId=self.user_pool_id, Username=email, GroupName=role)
         except Exception:
