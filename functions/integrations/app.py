@@ -142,25 +142,31 @@ def _oauth_response(status: int, description: str) -> dict[str, Any]:
 )
 def issue_token() -> Response[Any]:
     """Read by hand, not by a body model: the RFC's form encoding is not JSON, and its errors are not API.md's."""
-    from frontdesk.services import credentials as service
+    from frontdesk.services import credentials
 
     event = app.current_event
     headers = {str(k).lower(): str(v) for k, v in (event.headers or {}).items()}
     raw = event.raw_event.get("body") or ""
     body = base64.b64decode(raw) if event.raw_event.get("isBase64Encoded") else str(raw).encode()
-    try:
-        request = oauth.parse_token_request(headers.get("content-type", ""), body, headers.get("authorization"))
-        issued = service.exchange(request, get_clock().now())
-    except oauth.OAuthError as error:
-        logger.info("token request refused", extra={"oauth_error": error.error})
-        extra = {"WWW-Authenticate": 'Basic realm="frontdesk"'} if error.status == 401 else {}
-        return _token_answer(error.status, {"error": error.error, "error_description": error.description}, extra)
-    except service.TooManyFailures as error:
-        logger.warning("token requests throttled for a client id")
-        body_out = {"error": "too_many_attempts", "error_description": "Too many failed requests. Try again later."}
-        return _token_answer(429, body_out, {"Retry-After": str(error.retry_after)})
+    request = oauth.parse_token_request(headers.get("content-type", ""), body, headers.get("authorization"))
+    issued = credentials.exchange(request, get_clock().now())
     token = {"access_token": issued.access_token, "token_type": "Bearer", "expires_in": issued.expires_in}
     return _token_answer(200, token)
+
+
+@app.exception_handler(oauth.OAuthError)
+def _oauth_error(error: oauth.OAuthError) -> Response[Any]:
+    """This route's refusals, the RFC 6749 way (§5.2); a 401 names the scheme, a 429 when to come back."""
+    body = {"error": error.error, "error_description": error.description}
+    headers: dict[str, str] = {}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="frontdesk"'
+    if isinstance(error, oauth.TooManyFailures):
+        logger.warning("token requests throttled for a client id")
+        headers["Retry-After"] = str(error.retry_after)
+    else:
+        logger.info("token request refused", extra={"oauth_error": error.error})
+    return _token_answer(error.status, body, headers)
 
 
 def _token_answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:

@@ -31,6 +31,14 @@ class OAuthError(Exception):
         self.basic = basic  # the client tried HTTP Basic: a 401 must name the scheme (WWW-Authenticate)
 
 
+class TooManyFailures(OAuthError):
+    """429: too many failed requests for one client id in the window; `retry_after` seconds to its end."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too_many_attempts", "Too many failed requests. Try again later.", status=429)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class TokenRequest:
     grant_type: str

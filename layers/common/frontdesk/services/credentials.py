@@ -38,12 +38,6 @@ class AccessToken:
     expires_in: int
 
 
-class TooManyFailures(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many failed token requests")
-        self.retry_after = retry_after
-
-
 def _practice_of(principal: Principal) -> str:
     if principal.role != "admin" or not principal.practice_id:
         raise Forbidden("Only an admin of the practice manages its integration credentials.")
@@ -94,16 +88,16 @@ def _window(now: datetime) -> tuple[int, datetime]:
 def exchange(request: oauth.TokenRequest, now: datetime) -> AccessToken:
     """The client credentials grant: a valid, unrevoked credential gets a token; anything else is invalid_client
     (the same answer for an unknown id, a wrong secret and a revoked credential), TooManyFailures after
-    MAX_FAILURES of them in the window."""
+    MAX_FAILURES of them in the window (oauth.TooManyFailures)."""
     window, window_end = _window(now)
     retry_after = max(1, int((window_end - now).total_seconds()))
     if store.failures(request.client_id, window) >= MAX_FAILURES:
-        raise TooManyFailures(retry_after)
+        raise oauth.TooManyFailures(retry_after)
     credential = _authenticate(request.client_id, request.client_secret)
     if credential is None:
         # The counter outlives its window by a day; reads go by window number, so a late TTL is harmless.
         if not store.count_failure(request.client_id, window, MAX_FAILURES, window_end + timedelta(days=1)):
-            raise TooManyFailures(retry_after)
+            raise oauth.TooManyFailures(retry_after)
         raise oauth.OAuthError("invalid_client", "Client authentication failed.", status=401, basic=request.basic)
     principal = Principal(
         sub=credential.client_id,
