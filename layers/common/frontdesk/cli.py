@@ -47,6 +47,18 @@ def _http_url(url: str) -> str:
     return url
 
 
+def _local_admin_token(api: str, practice_id: str) -> str:
+    """Locally: a token of one of the practice's admins, signed in through the runner's user pool (the authorizer
+    accepts staff tokens only for members the practice has)."""
+    support = str(_request("POST", f"{api}/_local/tokens", {"role": "support"})["token"])
+    members = _request("GET", f"{api}/staff?practice_id={quote(practice_id)}", token=support)["items"]
+    admin = next((m for m in members if m["role"] == "admin" and m["status"] != "deactivated"), None)
+    if admin is None:
+        raise SystemExit("the practice has no active admin to import as: create one with POST /staff")
+    body = {"role": "admin", "practice_id": practice_id, "staff_id": admin["staff_id"]}
+    return str(_request("POST", f"{api}/_local/tokens", body)["token"])
+
+
 def _md5(path: Path) -> str:
     digest = hashlib.md5(usedforsecurity=False)  # S3's ETag of a single-part upload, not security
     with path.open("rb") as handle:
@@ -98,11 +110,7 @@ def run_import(
     local = bucket is None
     if local:
         bucket = str(_request("GET", f"{api}/_local/config")["imports_bucket"])
-        token = token or str(
-            _request("POST", f"{api}/_local/tokens", {"role": "admin", "practice_id": practice_id, "staff_id": "cli"})[
-                "token"
-            ]
-        )
+        token = token or _local_admin_token(api, practice_id)
     assert bucket is not None
     key = f"imports/{practice_id}/{path.name}"
     total = _count_rows(path)
