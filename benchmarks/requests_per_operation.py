@@ -125,6 +125,28 @@ def new_staff(world: World) -> Call:
     return Call("POST", "/staff", body, world.admin, 201)
 
 
+def list_staff(world: World) -> Call:
+    return Call("GET", "/staff", None, world.admin, 200)
+
+
+def _invited(world: World) -> str:
+    return str(invoke(new_staff(world))["staff_id"])
+
+
+def deactivate_staff(world: World) -> Call:
+    return Call("POST", f"/staff/{_invited(world)}/deactivate", {}, world.admin, 200)
+
+
+def reactivate_staff(world: World) -> Call:
+    staff_id = _invited(world)
+    invoke(Call("POST", f"/staff/{staff_id}/deactivate", {}, world.admin, 200))
+    return Call("POST", f"/staff/{staff_id}/reactivate", {}, world.admin, 200)
+
+
+def change_role(world: World) -> Call:
+    return Call("PUT", f"/staff/{_invited(world)}/role", {"role": "admin"}, world.admin, 200)
+
+
 def new_inbox(world: World) -> Call:
     return Call("POST", "/inboxes", {"name": "Billing"}, world.admin, 201)
 
@@ -386,6 +408,46 @@ def authorize_integration_token(world: World) -> Job:
     return Job(run)
 
 
+def authorize_staff_token(world: World) -> Job:
+    """The authorizer on a request with a staff member's Cognito ID token: signature (JWKS cached), then the member's
+    status (R-AUTH-3). Measured after the member's first request (which also marks them active)."""
+    import boto3
+
+    from benchmarks.common import local_cognito
+    from frontdesk.adapters.identity import LOCAL_MAILBOX
+    from infra.local import events
+    from infra.local.functions import invoke as invoke_function
+
+    staff = invoke(new_staff(world))
+    pool = local_cognito()
+    client = boto3.client("cognito-idp", endpoint_url=pool.endpoint, region_name="us-east-1")
+    started = client.initiate_auth(
+        ClientId=pool.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={
+            "USERNAME": staff["email"],
+            "PASSWORD": LOCAL_MAILBOX.messages(staff["email"])[0].temporary_password,
+        },
+    )
+    token = client.respond_to_auth_challenge(
+        ClientId=pool.client_id,
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        Session=started["Session"],
+        ChallengeResponses={"USERNAME": staff["email"], "NEW_PASSWORD": "Bench-Passw0rd-42!"},
+    )["AuthenticationResult"]["IdToken"]
+    wired = _wiring()
+    _, request = event_for(Call("GET", "/staff", headers={"Authorization": f"Bearer {token}"}))
+
+    def authorize() -> int:
+        answer = invoke_function(wired.functions[wired.authorizer or ""], events.authorizer_event(request))
+        if answer.get("context", {}).get("staff_id") != staff["staff_id"]:
+            raise RuntimeError(f"the authorizer refused the staff token: {answer}")
+        return 1
+
+    authorize()  # the member's first request: invited -> active
+    return Job(authorize)
+
+
 def token_exchange_for(created: dict[str, Any]) -> Call:
     return _token_request(created["client_id"], created["client_secret"], 200)
 
@@ -536,6 +598,10 @@ class Operation:
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST /practices", "A1", new_practice),
     Operation("POST /staff", "A4", new_staff),
+    Operation("GET /staff", "A46", list_staff),
+    Operation("POST /staff/{id}/deactivate (holds nothing)", "A47", deactivate_staff, extra=1, note="+1 page"),
+    Operation("POST /staff/{id}/reactivate", "A47", reactivate_staff),
+    Operation("PUT /staff/{id}/role", "A47", change_role),
     Operation("POST /inboxes", "A5", new_inbox),
     Operation("POST /patients", "A6", new_patient),
     Operation("GET /patients/{id}", "A7", read_patient),
@@ -580,6 +646,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST /integrations/token", "A41", token_exchange),
     Operation("POST /integrations/token (wrong secret)", "A41", token_exchange_wrong_secret, extra=1, note="+1 write"),
     Operation("authorizer: an integration token", "A42", authorize_integration_token),
+    Operation("authorizer: a staff member's Cognito ID token", "A44", authorize_staff_token),
     Operation(
         "remind job, per reminded request",
         "A39",
