@@ -21,6 +21,7 @@ MODULES = (
     "cold_start",
     "requests_per_operation",
     "api_latency",
+    "authorizer_latency",
     "scaling",
     "routing_latency",
     "import_throughput",

@@ -40,6 +40,7 @@ PEER = "PeerFunction"
 PEER_TABLE = "PeerTableFunction"  # informational: the peer + one PynamoDB model and one GetItem
 PEERS = {PEER: "app", PEER_TABLE: "app_table"}
 PEER_DIR = ROOT / "benchmarks" / "peer"
+BENCH_SECRET_PREFIX = "bench-secret-value-"
 _PRACTICE = {
     "name": "Uptown Family Care",
     "country": "US",
@@ -81,7 +82,9 @@ imported = time.perf_counter()
 if {patch}:  # counted in the first invocation: a no-op when the handler imported botocore already
     import botocore.client
 
-    def _answer(self, operation, params):  # in memory: reads find nothing, writes succeed
+    def _answer(self, operation, params):  # in memory: reads find nothing, writes succeed, secrets have a value
+        if operation == "GetSecretValue":
+            return {{"Name": params["SecretId"], "SecretString": {prefix!r} + params["SecretId"]}}
         return {{"Items": [], "Count": 0, "ScannedCount": 0}} if operation in ("Query", "Scan") else {{}}
 
     botocore.client.BaseClient._make_api_call = _answer
@@ -106,8 +109,10 @@ def lambda_environment() -> dict[str, str]:
         "TABLE_NAME": "frontdesk-bench",
         "EVENT_BUS_NAME": "frontdesk-bench-bus",
         "IMPORTS_BUCKET": "frontdesk-bench-imports",
-        "JWT_SECRET": "bench-jwt-secret",
-        "WEBHOOK_SECRET": "bench-webhook-secret",
+        # Secret ids, as the template gives them; the probe answers GetSecretValue with BENCH_SECRET_PREFIX + id.
+        "JWT_SECRET_ID": "bench-jwt",
+        "WEBHOOK_SECRET_ID": "bench-webhook",
+        "PAGE_TOKEN_SECRET_ID": "bench-page-token",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
@@ -184,7 +189,7 @@ def first_request_event(logical_id: str) -> dict[str, Any]:
     raw = json.dumps(body).encode() if body is not None else b""
     headers = {"content-type": "application/json"}
     if claims is None:  # a signed webhook (R-SEC-1)
-        secret = lambda_environment()["WEBHOOK_SECRET"].encode()
+        secret = (BENCH_SECRET_PREFIX + lambda_environment()["WEBHOOK_SECRET_ID"]).encode()
         headers["x-frontdesk-signature"] = "sha256=" + hmac.new(secret, raw, hashlib.sha256).hexdigest()
     event = events.http_event(route, method, path, "", headers, raw, params)
     if route.authorized:
@@ -199,7 +204,9 @@ def _first_sample(logical_id: str) -> tuple[float, float, int]:
     module, paths = peer(logical_id) if logical_id in PEERS else handlers()[logical_id]
     event = json.dumps(first_request_event(logical_id))
     # The peer without the table makes no AWS call: botocore is not patched (nor imported) in its process.
-    code = _FIRST_PROBE.format(paths=paths, module=module, event=event, patch=logical_id != PEER)
+    code = _FIRST_PROBE.format(
+        paths=paths, module=module, event=event, patch=logical_id != PEER, prefix=BENCH_SECRET_PREFIX
+    )
     result = subprocess.run(  # noqa: S603 - our own interpreter and probe
         [base_python(), "-S", "-c", code], env=lambda_environment(), cwd=str(ROOT), capture_output=True, text=True
     )

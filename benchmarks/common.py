@@ -107,6 +107,54 @@ def base_python() -> str:
 _ENGINE: Any = None
 
 
+_SECRETS_ENDPOINT: str | None = None
+
+
+def local_secrets() -> str:
+    """The template's secrets in a moto server of this process, the environment pointed at them (R-AUTH-5: the
+    functions read secrets from Secrets Manager at run time); set up before frontdesk first reads its settings."""
+    global _SECRETS_ENDPOINT
+    if _SECRETS_ENDPOINT is None:
+        import atexit
+
+        from moto.server import ThreadedMotoServer
+
+        from infra.local import secrets as local
+        from infra.local.dynamodb import free_port
+
+        port = free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        atexit.register(server.stop)
+        _SECRETS_ENDPOINT = f"http://127.0.0.1:{port}"
+        local.configure(_SECRETS_ENDPOINT)
+    return _SECRETS_ENDPOINT
+
+
+_COGNITO: Any = None
+
+
+def local_cognito() -> Any:
+    """The template's user pool in moto's cognito-idp, in a moto server of this process, the environment pointed at
+    it (POST /staff invites into it, R-AUTH-2); set up before frontdesk first reads its settings."""
+    global _COGNITO
+    if _COGNITO is None:
+        import atexit
+
+        from moto.server import ThreadedMotoServer
+
+        from infra.local import cognito
+        from infra.local.dynamodb import free_port
+
+        port = free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        atexit.register(server.stop)
+        _COGNITO = cognito.create_pool(f"http://127.0.0.1:{port}")
+        os.environ.update(_COGNITO.environment())
+    return _COGNITO
+
+
 def local_dynamodb() -> str:
     """One DynamoDB Local for this process, with the template's table; the environment is set for frontdesk.
 
@@ -120,7 +168,6 @@ def local_dynamodb() -> str:
     if _ENGINE is not None:
         return str(_ENGINE.endpoint)
     import atexit
-    import secrets
 
     from infra.local.dynamodb import DynamoDBLocal, create_table, java_available
     from infra.template import wiring
@@ -140,9 +187,6 @@ def local_dynamodb() -> str:
             # DynamoDB Local keeps one database per access key: the same dummy key create_table used.
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
-            "JWT_SECRET": secrets.token_hex(32),
-            "PAGE_TOKEN_SECRET": secrets.token_hex(32),
-            "WEBHOOK_SECRET": secrets.token_hex(16),
             "EVENT_BUS_NAME": "frontdesk-bench",
             "IMPORTS_BUCKET": "frontdesk-bench-imports",
             "POWERTOOLS_SERVICE_NAME": "frontdesk",
@@ -152,5 +196,7 @@ def local_dynamodb() -> str:
         }
     )
     create_table(engine.endpoint, table, wiring().table)
+    local_cognito()
+    local_secrets()
     _ENGINE = engine
     return str(engine.endpoint)

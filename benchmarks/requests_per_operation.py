@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.common import Row, local_dynamodb, main, row
-from tests.support import invoke_route, wired
+from tests.support import invoke_route, route_event, wired
 
 
 @dataclass
@@ -93,6 +93,28 @@ def new_practice(world: World) -> Call:
 def new_staff(world: World) -> Call:
     body = {"name": "Sam Staff", "email": f"sam-{uuid.uuid4().hex}@example.org", "role": "staff"}
     return Call("POST", "/staff", body, world.admin, 201)
+
+
+def list_staff(world: World) -> Call:
+    return Call("GET", "/staff", None, world.admin, 200)
+
+
+def _invited(world: World) -> str:
+    return str(invoke(new_staff(world))["staff_id"])
+
+
+def deactivate_staff(world: World) -> Call:
+    return Call("POST", f"/staff/{_invited(world)}/deactivate", {}, world.admin, 200)
+
+
+def reactivate_staff(world: World) -> Call:
+    staff_id = _invited(world)
+    invoke(Call("POST", f"/staff/{staff_id}/deactivate", {}, world.admin, 200))
+    return Call("POST", f"/staff/{staff_id}/reactivate", {}, world.admin, 200)
+
+
+def change_role(world: World) -> Call:
+    return Call("PUT", f"/staff/{_invited(world)}/role", {"role": "admin"}, world.admin, 200)
 
 
 def new_inbox(world: World) -> Call:
@@ -224,11 +246,11 @@ def mark_read(world: World) -> Call:
 
 
 def signed(path: str, payload: dict[str, Any]) -> Call:
-    from frontdesk.settings import get_settings
+    from frontdesk import secrets
     from tests.support import sign
 
     raw = json.dumps(payload).encode()
-    headers = {"X-Frontdesk-Signature": sign(raw, get_settings().webhook_secret)}
+    headers = {"X-Frontdesk-Signature": sign(raw, secrets.get("webhook"))}
     return Call("POST", path, None, None, 200, headers, raw)
 
 
@@ -303,6 +325,101 @@ def reasons(world: World) -> Call:
 def pm_locations(world: World) -> Call:
     body = {"items": [{"location_id": "loc-1", "name": "Main Street"}, {"location_id": "loc-2", "name": "Harbor"}]}
     return Call("PUT", "/integrations/pm/locations", body, world.integration, 200)
+
+
+def new_credential(world: World) -> Call:
+    return Call("POST", "/integrations/credentials", {"name": "PM feed"}, world.admin, 201)
+
+
+def list_credentials(world: World) -> Call:
+    invoke(new_credential(world))
+    return Call("GET", "/integrations/credentials", None, world.admin, 200)
+
+
+def revoke_credential(world: World) -> Call:
+    created = invoke(new_credential(world))
+    return Call("DELETE", f"/integrations/credentials/{created['credential_id']}", None, world.admin, 204)
+
+
+def _token_request(client_id: str, client_secret: str, status: int) -> Call:
+    from urllib.parse import urlencode
+
+    form = urlencode({"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    return Call("POST", "/integrations/token", None, None, status, headers, form.encode())
+
+
+def token_exchange(world: World) -> Call:
+    return token_exchange_for(invoke(new_credential(world)))
+
+
+def token_exchange_wrong_secret(world: World) -> Call:
+    created = invoke(new_credential(world))
+    return _token_request(created["client_id"], "not-the-secret", 401)
+
+
+def authorize_integration_token(world: World) -> Job:
+    """The authorizer on a request with an integration token: signature, then its credential's status (R-AUTH-4)."""
+    from infra.local import events
+    from infra.local.functions import invoke as invoke_function
+
+    created = invoke(new_credential(world))
+    token = invoke(token_exchange_for(created))["access_token"]
+    wiring = wired()
+    assert wiring.authorizer is not None
+    _, request = route_event("PUT", "/integrations/pm/locations", headers={"Authorization": f"Bearer {token}"})
+
+    def run() -> int:
+        answer = invoke_function(wiring.functions[wiring.authorizer or ""], events.authorizer_event(request))
+        if answer.get("context", {}).get("credential_id") != created["credential_id"]:
+            raise RuntimeError(f"the authorizer refused the integration token: {answer}")
+        return 1
+
+    return Job(run)
+
+
+def authorize_staff_token(world: World) -> Job:
+    """The authorizer on a request with a staff member's Cognito ID token: signature (JWKS cached), then the member's
+    status (R-AUTH-3). Measured after the member's first request (which also marks them active)."""
+    import boto3
+
+    from benchmarks.common import local_cognito
+    from frontdesk.adapters.identity import LOCAL_MAILBOX
+    from infra.local import events
+    from infra.local.functions import invoke as invoke_function
+
+    staff = invoke(new_staff(world))
+    pool = local_cognito()
+    client = boto3.client("cognito-idp", endpoint_url=pool.endpoint, region_name="us-east-1")
+    started = client.initiate_auth(
+        ClientId=pool.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={
+            "USERNAME": staff["email"],
+            "PASSWORD": LOCAL_MAILBOX.messages(staff["email"])[0].temporary_password,
+        },
+    )
+    token = client.respond_to_auth_challenge(
+        ClientId=pool.client_id,
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        Session=started["Session"],
+        ChallengeResponses={"USERNAME": staff["email"], "NEW_PASSWORD": "Bench-Passw0rd-42!"},
+    )["AuthenticationResult"]["IdToken"]
+    wiring = wired()
+    _, request = route_event("GET", "/staff", headers={"Authorization": f"Bearer {token}"})
+
+    def authorize() -> int:
+        answer = invoke_function(wiring.functions[wiring.authorizer or ""], events.authorizer_event(request))
+        if answer.get("context", {}).get("staff_id") != staff["staff_id"]:
+            raise RuntimeError(f"the authorizer refused the staff token: {answer}")
+        return 1
+
+    authorize()  # the member's first request: invited -> active
+    return Job(authorize)
+
+
+def token_exchange_for(created: dict[str, Any]) -> Call:
+    return _token_request(created["client_id"], created["client_secret"], 200)
 
 
 def sync_locations(world: World) -> Call:
@@ -451,6 +568,10 @@ class Operation:
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST /practices", "A1", new_practice),
     Operation("POST /staff", "A4", new_staff),
+    Operation("GET /staff", "A46", list_staff),
+    Operation("POST /staff/{id}/deactivate (holds nothing)", "A47", deactivate_staff, extra=1, note="+1 page"),
+    Operation("POST /staff/{id}/reactivate", "A47", reactivate_staff),
+    Operation("PUT /staff/{id}/role", "A47", change_role),
     Operation("POST /inboxes", "A5", new_inbox),
     Operation("POST /patients", "A6", new_patient),
     Operation("GET /patients/{id}", "A7", read_patient),
@@ -489,6 +610,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET /imports", "A29", list_imports),
     Operation("GET /imports/{id}", "A29", read_import, extra=1, note="read one: +1 row errors"),
     Operation("GET /patients/duplicates", "A11", list_duplicates),
+    Operation("POST /integrations/credentials", "A40", new_credential),
+    Operation("GET /integrations/credentials", "A40", list_credentials),
+    Operation("DELETE /integrations/credentials/{id}", "A40", revoke_credential),
+    Operation("POST /integrations/token", "A41", token_exchange),
+    Operation("POST /integrations/token (wrong secret)", "A41", token_exchange_wrong_secret, extra=1, note="+1 write"),
+    Operation("authorizer: an integration token", "A42", authorize_integration_token),
+    Operation("authorizer: a staff member's Cognito ID token", "A44", authorize_staff_token),
     Operation(
         "remind job, per reminded request",
         "A39",

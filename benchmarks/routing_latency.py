@@ -69,6 +69,9 @@ def _start_runner() -> tuple[str, Any, Any, _Counter]:
         raise RuntimeError("DynamoDB Local is needed: run `make bench` (it installs it) or `make run` once")
     engine = DynamoDBLocal(free_port()).start()
     configure_environment(engine.endpoint, engine.endpoint)
+    from benchmarks.common import local_secrets
+
+    local_secrets()
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     from infra.template import wiring
 
@@ -131,11 +134,12 @@ def _practice(api: Any, staff_count: int, patients: int) -> dict[str, Any]:
 def _measure(
     api: Any, practice: dict[str, Any], messages: int, counter: _Counter, routed_at: dict[str, float]
 ) -> dict[str, Any]:
+    from frontdesk import secrets
     from frontdesk.domain.reasons import REASONS
     from frontdesk.ids import new_id
     from tests.support import sign
 
-    secret = os.environ["WEBHOOK_SECRET"]
+    secret = secrets.get("webhook")
     offered = REASONS[: min(len(REASONS), practice["staff_count"])]
     latencies: list[float] = []
     per_channel: dict[str, list[int]] = {"sms": [], "app": []}

@@ -16,3 +16,15 @@ def backfill_index_heads() -> int:
     for item in TableItem.scan(condition, attributes_to_get=["pk", "sk", "practice_id", "type"]):
         partitions.setdefault(item.pk, str(getattr(item, "practice_id", "")))
     return batch_put(index_head_item(practice_id, partition) for partition, practice_id in partitions.items())
+
+
+def create_support_user(email: str, user_pool_id: str, endpoint_url: str | None = None) -> None:
+    """The first support user of a new stack (`frontdesk create-support-user`), with the operator's AWS
+    credentials: a user in the `support` group, no practice. Cognito emails the temporary password; the first
+    sign-in sets a new password and an authenticator app (MFA is on). 409-like error if the email is taken."""
+    import boto3
+
+    from frontdesk.adapters.identity import CognitoDirectory
+
+    client = boto3.client("cognito-idp", endpoint_url=endpoint_url)
+    CognitoDirectory(user_pool_id, client, local=False).invite(email.strip(), "support", None, None)

@@ -9,13 +9,13 @@ Tests isolate themselves by creating their own practice, so nothing needs trunca
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.local import secrets as local_secrets
 from infra.local.dynamodb import DynamoDBLocal, create_table, free_port, java_available
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,9 +36,6 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
-        "JWT_SECRET": "test-jwt-secret-" + secrets.token_hex(8),
-        "PAGE_TOKEN_SECRET": "test-page-token-secret-" + secrets.token_hex(8),
-        "WEBHOOK_SECRET": "test-webhook-secret",
         "POWERTOOLS_SERVICE_NAME": "frontdesk",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
@@ -47,8 +44,40 @@ os.environ.update(
 )
 
 
+# Secrets are read at run time from Secrets Manager (R-AUTH-5): the template's secrets live in the moto server
+# below (created by the autouse `secrets_store` fixture), and the id variables must be set before frontdesk
+# reads its settings.
+os.environ.update(local_secrets.local_environment(f"http://127.0.0.1:{S3_PORT}"))
+
+
 @pytest.fixture(scope="session")
-def dynamodb() -> Iterator[str]:
+def moto_server() -> Iterator[str]:
+    """moto's server (S3, Secrets Manager, Cognito, SQS) for in-process tests."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=S3_PORT, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{S3_PORT}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_store(moto_server: str) -> dict[str, str]:
+    """The template's secrets with generated values; logical id -> name. Tests read values with secret_value()."""
+    return local_secrets.create(moto_server)
+
+
+def secret_value(name: str) -> str:
+    """A secret's current value as the functions read it (frontdesk.secrets), e.g. secret_value("webhook")."""
+    from frontdesk import secrets
+
+    return secrets.get(name)
+
+
+@pytest.fixture(scope="session")
+def dynamodb(cognito: Any) -> Iterator[str]:
     """DynamoDB Local with our table; the endpoint every store test talks to."""
     if not java_available():
         pytest.fail("DynamoDB Local is not installed: run the tests through `make test`, which installs it.")
@@ -63,18 +92,26 @@ def dynamodb() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def s3() -> Iterator[Any]:
+def s3(moto_server: str) -> Iterator[Any]:
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=S3_PORT, verbose=False)
-    server.start()
-    try:
-        client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1")
-        client.create_bucket(Bucket=IMPORTS_BUCKET)
-        yield client
-    finally:
-        server.stop()
+    client = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    client.create_bucket(Bucket=IMPORTS_BUCKET)
+    yield client
+
+
+@pytest.fixture(scope="session")
+def cognito(s3: Any) -> Any:
+    """template.yaml's user pool in moto's cognito-idp (the S3 server), as the runner makes it: POST /staff
+    invites into it. Settings are read again so the functions see the pool."""
+    from infra.local import cognito as local_pool
+
+    pool = local_pool.create_pool(f"http://127.0.0.1:{S3_PORT}")
+    os.environ.update(pool.environment())
+    from frontdesk.settings import get_settings
+
+    get_settings.cache_clear()
+    return pool
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ConfigDict, Field
 
+from frontdesk import secrets
 from frontdesk.adapters.clock import iso
 from frontdesk.domain.reasons import LABELS
 from frontdesk.errors import ApiError, TooLarge, Unauthenticated
@@ -33,11 +34,11 @@ from frontdesk.http import (
     json_response,
     make_resolver,
     ok_response,
+    refuse_without_secrets,
     resolve,
 )
 from frontdesk.schemas import ApiModel, BodyText, HttpsUrl, OneLine
 from frontdesk.services import intake
-from frontdesk.settings import get_settings
 from frontdesk.store.conversations import Message
 
 logger = Logger()
@@ -228,7 +229,7 @@ def _pre_checks(event: dict[str, Any]) -> dict[str, Any] | None:
     error: ApiError | None = None
     if route_key in WEBHOOKS:
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-        if not valid_signature(raw_bytes, headers.get(SIGNATURE_HEADER), get_settings().webhook_secret):
+        if not valid_signature(raw_bytes, headers.get(SIGNATURE_HEADER), secrets.get("webhook")):
             error = Unauthenticated("A valid X-Frontdesk-Signature is required.")
     elif route_key == "POST /patient/conversation/messages":
         error = check_access(ACCESS, event)
@@ -252,7 +253,7 @@ def _pre_checks(event: dict[str, Any]) -> dict[str, Any] | None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _pre_checks(event) or resolve(app, ACCESS, event, context)
+    return refuse_without_secrets() or _pre_checks(event) or resolve(app, ACCESS, event, context)
 
 
 frontdesk.startup.done()

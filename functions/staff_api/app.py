@@ -9,8 +9,10 @@ import frontdesk.startup  # first: no garbage collection while the handler impor
 from typing import Any
 
 import staff_conversations
+import staff_credentials
 import staff_identity
 import staff_imports
+import staff_members
 import staff_patients
 import staff_practices
 import staff_routing
@@ -26,7 +28,16 @@ tracer = Tracer()
 metrics = Metrics()
 app = make_resolver()
 ACCESS: Access = {}
-for routes in (staff_practices, staff_patients, staff_identity, staff_conversations, staff_routing, staff_imports):
+for routes in (
+    staff_practices,
+    staff_members,
+    staff_patients,
+    staff_identity,
+    staff_conversations,
+    staff_routing,
+    staff_imports,
+    staff_credentials,
+):
     app.include_router(routes.router)
     ACCESS.update(routes.ACCESS)
 

@@ -54,6 +54,7 @@ class StaffOut(ApiModel):
     name: str
     email: str
     role: str
+    status: Literal["invited", "active", "deactivated"]
     created_at: str
 
 
@@ -100,6 +101,7 @@ def create_staff(body: Annotated[NewStaff, Body()]) -> Response[StaffOut]:
             "name": staff.name,
             "email": staff.email,
             "role": staff.role,
+            "status": staff.status,
             "created_at": iso(staff.created_at),
         },
     )

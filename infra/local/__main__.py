@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -76,9 +75,6 @@ def configure_environment(dynamodb_endpoint: str, s3_endpoint: str) -> None:
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
     )
-    os.environ.setdefault("JWT_SECRET", secrets.token_hex(32))
-    os.environ.setdefault("PAGE_TOKEN_SECRET", secrets.token_hex(32))
-    os.environ.setdefault("WEBHOOK_SECRET", secrets.token_hex(16))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         configure_environment(dynamodb_endpoint, s3_endpoint)
+        from infra.local import secrets
+
+        secrets.configure(s3_endpoint)  # template.yaml's secrets, in the same moto server (R-AUTH-5)
+        from infra.local import cognito
+
+        cognito.configure(s3_endpoint)  # the user pool of template.yaml, in the same moto server
         wired = wiring()
         create_table(dynamodb_endpoint, TABLE_NAME, wired.table)
         import boto3

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from infra.local import events
+from frontdesk import secrets as frontdesk_secrets
+from infra.local import cognito, events
 from infra.local.functions import Throttled, concurrency, invoke
 from infra.template import EventRule, Wiring
 
@@ -107,16 +108,20 @@ class Gateway:
     def handle_local(self, method: str, path: str, query: str, body: bytes) -> tuple[int, Any]:
         from frontdesk.adapters.clock import LOCAL_CLOCK, iso, parse_iso
         from frontdesk.adapters.sms import LOCAL_OUTBOX
-        from frontdesk.settings import get_settings
 
-        settings = get_settings()
         payload = _json(body)
         if path == "/_local/health" and method == "GET":
             return 200, {"status": "ok"}  # the readiness probe: answers once the whole runner is up
         if path == "/_local/concurrency" and method == "GET":
             return 200, {"functions": concurrency()}
+        if path == "/_local/tokens" and method == "POST" and payload.get("role") == "integration":
+            return self.integration_token(payload)
         if path == "/_local/tokens" and method == "POST":
+            if str(payload.get("role", "")) in cognito.POOL_ROLES:
+                return cognito.mint_response(payload)
             return 200, {"token": _mint_token(payload)}
+        if path == "/_local/mail" and method == "GET":
+            return cognito.mail_response(query)
         if path == "/_local/outbox" and method == "GET":
             to = (parse_qs(query).get("to") or [None])[0]
             return 200, {"items": [entry.as_dict() for entry in LOCAL_OUTBOX.messages(to)]}
@@ -131,8 +136,9 @@ class Gateway:
         if path == "/_local/config" and method == "GET":
             return 200, {
                 "imports_bucket": self.imports_bucket,
-                "webhook_secret": settings.webhook_secret,
+                "webhook_secret": frontdesk_secrets.get("webhook"),
                 "now": iso(LOCAL_CLOCK.now()),
+                **cognito.config(),
             }
         if path.startswith("/_local/jobs/") and path.endswith("/run") and method == "POST":
             return self.run_job(path.removeprefix("/_local/jobs/").removesuffix("/run"))
@@ -145,6 +151,26 @@ class Gateway:
             bucket, _, key = path.removeprefix("/_local/s3/").partition("/")
             return self.put_object(bucket, key, body)
         return 404, _error("not_found", "No such local route.")
+
+    def integration_token(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        """An integration bearer the AWS way (R-AUTH-4): a client credential of the practice, exchanged at
+        POST /integrations/token (OAuth 2.0 client credentials, HTTP Basic) through the template's route."""
+        from frontdesk.adapters.clock import LOCAL_CLOCK
+        from frontdesk.auth import Principal
+        from frontdesk.services import credentials
+
+        practice_id = str(payload.get("practice_id") or "")
+        if not practice_id:
+            return 400, _error("validation_error", "An integration token needs a practice_id.")
+        admin = Principal(sub="local-runner", role="admin", practice_id=practice_id, staff_id="local-runner")
+        created = credentials.create(admin, "local runner", LOCAL_CLOCK.now())
+        basic = base64.b64encode(f"{created.credential.client_id}:{created.client_secret}".encode()).decode()
+        headers = {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"}
+        status, _, body = self.handle_api("POST", "/integrations/token", "", headers, b"grant_type=client_credentials")
+        answer = json.loads(body or b"{}")
+        if status != 200:
+            return status, answer
+        return 200, {"token": answer["access_token"], "credential_id": created.credential.credential_id}
 
     def run_job(self, job: str) -> tuple[int, Any]:
         schedule = next((s for s in self.wiring.schedules if s.name == job), None)
@@ -246,9 +272,8 @@ def _mint_token(payload: dict[str, Any]) -> str:
         staff_id=payload.get("staff_id"),
         patient_id=payload.get("patient_id"),
     )
-    settings = get_settings()
-    ttl = int(payload.get("ttl_seconds") or settings.token_ttl_seconds)
-    return issue_token(principal, settings.jwt_secret, LOCAL_CLOCK.now(), ttl)
+    ttl = int(payload.get("ttl_seconds") or get_settings().token_ttl_seconds)
+    return issue_token(principal, frontdesk_secrets.get("jwt"), LOCAL_CLOCK.now(), ttl)
 
 
 def _http_result(result: Any) -> tuple[int, dict[str, str], bytes]:

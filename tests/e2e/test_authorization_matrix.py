@@ -35,6 +35,9 @@ AUTHORIZED = [r for r in AUTHORIZED_ALL if f"{r.method} {r.path}" in ACCESS]
 
 
 def _path(template_path: str, ids: dict[str, str]) -> str:
+    if template_path.endswith("/deactivate"):
+        # A member of its own: deactivating the world's staff member would make its token fail every later route.
+        ids = {**ids, "staff_id": ids["deactivated_staff_id"]}
     return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "x0000"), template_path)
 
 
@@ -43,6 +46,7 @@ def world(runner: str) -> dict[str, Any]:
     api = Api(runner)
     home = api.new_practice()
     staff_id, staff = api.new_staff(home)
+    deactivated_staff_id, _ = api.new_staff(home, "Dee Activated")
     patient = api.new_patient(home)
     away = api.new_practice()
     tokens = {
@@ -56,10 +60,15 @@ def world(runner: str) -> dict[str, Any]:
         "patient_id": patient["patient_id"],
         "conversation_id": patient["conversation_id"],
         "staff_id": staff_id,
+        "deactivated_staff_id": deactivated_staff_id,
         "inbox_id": "x0000",
         "import_id": "x0000",
         "appointment_id": "appt-1",
         "extension": "3",
+        # a real credential of the home practice: another practice's admin must not revoke it (R-AUTH-4)
+        "credential_id": api.call("POST", "/integrations/credentials", home["admin"], {"name": "PM"}).body[
+            "credential_id"
+        ],
     }
     return {"api": api, "home": home, "away": away, "tokens": tokens, "ids": ids}
 
@@ -197,3 +206,40 @@ def test_r_sec_1_another_practice_never_sees_or_changes_this_practices_records(
     # And the same request by the practice's own admin succeeds (the record exists, the body is valid)
     home = api.call(route.method, path, world["home"]["admin"], body())
     assert home.status == case.home, (route, home)
+
+
+PUBLIC_ROUTES = [r for r in WIRED.routes if not r.authorized and f"{r.method} {r.path}" in ACCESS]
+
+
+def test_r_auth_4_the_token_endpoint_is_the_one_public_integration_route() -> None:
+    # POST /integrations/token authenticates the client itself (OAuth 2.0 client credentials), not with a bearer
+    public = {f"{r.method} {r.path}" for r in PUBLIC_ROUTES if r.path.startswith("/integrations/")}
+    assert public == {"POST /integrations/token"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_r_auth_4_a_bearer_of_any_role_is_no_client_authentication_at_the_token_endpoint(
+    world: dict[str, Any], role: str
+) -> None:
+    api: Api = world["api"]
+    reply = api.call(
+        "POST",
+        "/integrations/token",
+        world["tokens"][role],
+        data=b"grant_type=client_credentials",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert (reply.status, reply.body.get("error")) == (401, "invalid_client"), (role, reply)
+
+
+def test_r_auth_4_a_revoked_credentials_token_is_refused_on_every_integration_route(world: dict[str, Any]) -> None:
+    api: Api = world["api"]
+    home = world["home"]
+    issued = api.call("POST", "/_local/tokens", body={"role": "integration", "practice_id": home["practice_id"]}).body
+    routes = [r for r in AUTHORIZED if "integration" in ACCESS[f"{r.method} {r.path}"]]
+    assert routes
+    revoked = api.call("DELETE", f"/integrations/credentials/{issued['credential_id']}", home["admin"])
+    assert revoked.status == 204
+    for route in routes:
+        reply = api.call(route.method, _path(route.path, world["ids"]), issued["token"], {})
+        assert (reply.status, reply.error_code) == (401, "unauthenticated"), (route, reply)

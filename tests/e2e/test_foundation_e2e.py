@@ -83,11 +83,13 @@ def test_r_sec_1_tokens_no_token_forged_expired_other_practice(api: Api) -> None
     assert api.call("GET", path, other["admin"]).status == 404
     patient_token = api.token("patient", practice["practice_id"], patient_id=patient["patient_id"])
     assert api.call("GET", path, patient_token).status == 403
+    # A signed-in user whose staff record does not exist (here: of a practice that does not exist) is refused by
+    # the authorizer, as a deactivated member is (R-AUTH-3).
     unknown_practice = api.token("admin", "no-such-practice", staff_id="x")
     reply = api.call(
         "POST", "/patients", unknown_practice, {"first_name": "A", "last_name": "B", "date_of_birth": "1980-01-01"}
     )
-    assert reply.status == 404 and reply.error_code == "not_found"
+    assert reply.status == 401 and reply.error_code == "unauthenticated"
 
 
 def test_support_creates_a_practice_and_its_first_admin_only(api: Api) -> None:

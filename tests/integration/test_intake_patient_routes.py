@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import secret_value
 from tests.support import invoke_route, unique_email, unique_phone
 
 
@@ -320,7 +321,7 @@ def test_r_route_13_shared_number_goes_to_the_most_recently_active_patient(bus: 
     # When an SMS arrives from the shared number
     raw = json.dumps({"provider_message_id": "p-1", "from": shared, "to": world.number, "body": "it is me"}).encode()
     reply = invoke_route(
-        "POST", "/webhooks/sms", raw, headers={"x-frontdesk-signature": sign(raw, "test-webhook-secret")}
+        "POST", "/webhooks/sms", raw, headers={"x-frontdesk-signature": sign(raw, secret_value("webhook"))}
     )
     # Then it lands with Ana (most recently active), flagged ambiguous; Bea's conversation stays empty
     assert reply.status == 200, reply
@@ -351,7 +352,7 @@ def test_r_route_6_voicemail_without_mapped_extension_removes_the_reason(bus: An
     }
     raw = json.dumps(payload).encode()
     reply = invoke_route(
-        "POST", "/webhooks/voicemail", raw, headers={"x-frontdesk-signature": sign(raw, "test-webhook-secret")}
+        "POST", "/webhooks/voicemail", raw, headers={"x-frontdesk-signature": sign(raw, secret_value("webhook"))}
     )
     assert reply.status == 200, reply
     conversation = world.conversation()

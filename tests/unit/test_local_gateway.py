@@ -50,4 +50,5 @@ def test_every_api_md_route_is_declared_once_in_the_template() -> None:
         "POST /webhooks/sms",
         "POST /webhooks/voicemail",
         "GET /openapi.json",
+        "POST /integrations/token",  # OAuth 2.0 client credentials: the client authenticates itself (R-AUTH-4)
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,10 +18,11 @@ class Principal:
     practice_id: str | None
     staff_id: str | None = None
     patient_id: str | None = None
+    credential_id: str | None = None  # integration: the client credential the token was issued for (R-AUTH-4)
 
     def claims(self) -> dict[str, str]:
         claims = {"sub": self.sub, "role": self.role}
-        for name in ("practice_id", "staff_id", "patient_id"):
+        for name in ("practice_id", "staff_id", "patient_id", "credential_id"):
             value = getattr(self, name)
             if value:
                 claims[name] = value
@@ -45,6 +47,7 @@ class Principal:
             practice_id=practice_id,
             staff_id=claims.get("staff_id") or None,
             patient_id=claims.get("patient_id") or None,
+            credential_id=claims.get("credential_id") or None,
         )
 
 
@@ -61,21 +64,29 @@ def issue_token(principal: Principal, secret: str, now: datetime, ttl_seconds: i
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
-def verify_token(token: str, secret: str, now: datetime) -> Principal:
-    """Signature, expiry and claims. Time checks use our clock (the local one moves), not PyJWT's wall clock."""
+def verify_token(token: str, secret: str | Sequence[str], now: datetime) -> Principal:
+    """Signature, expiry and claims. Time checks use our clock (the local one moves), not PyJWT's wall clock.
+    Several keys: the current one, then the one before the last rotation (frontdesk.secrets.keys)."""
     import jwt
 
-    if not secret:
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    if not keys or not all(keys):
         raise InvalidToken("no signing secret configured")
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=["HS256"],
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "require": ["exp"]},
-        )
-    except jwt.PyJWTError as error:
-        raise InvalidToken(type(error).__name__) from None
+    claims: dict[str, Any] = {}
+    for position, key in enumerate(keys):
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["HS256"],
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "require": ["exp"]},
+            )
+            break
+        except jwt.InvalidSignatureError:
+            if position == len(keys) - 1:
+                raise InvalidToken("InvalidSignatureError") from None
+        except jwt.PyJWTError as error:
+            raise InvalidToken(type(error).__name__) from None
     if int(claims["exp"]) <= int(now.timestamp()):
         raise InvalidToken("expired")
     principal = Principal.from_claims(claims)

@@ -1,5 +1,6 @@
 """`frontdesk import FILE --practice ID`: uploads a CSV to the imports bucket and follows the job to its end.
 `frontdesk backfill-index-heads`: a one-off maintenance step (docs/data-model.md, IndexHead).
+`frontdesk create-support-user --email E`: the first support user of a new stack (README, Deploying).
 
 By default it talks to the local runner (http://127.0.0.1:3000): the bucket comes from GET /_local/config and
 a staff token from POST /_local/tokens. Against AWS give --bucket (the upload uses your AWS credentials),
@@ -44,6 +45,18 @@ def _http_url(url: str) -> str:
     if not url.lower().startswith(("http://", "https://")):
         raise SystemExit(f"not an http(s) URL: {url.split('?')[0]}")
     return url
+
+
+def _local_admin_token(api: str, practice_id: str) -> str:
+    """Locally: a token of one of the practice's admins, signed in through the runner's user pool (the authorizer
+    accepts staff tokens only for members the practice has)."""
+    support = str(_request("POST", f"{api}/_local/tokens", {"role": "support"})["token"])
+    members = _request("GET", f"{api}/staff?practice_id={quote(practice_id)}", token=support)["items"]
+    admin = next((m for m in members if m["role"] == "admin" and m["status"] != "deactivated"), None)
+    if admin is None:
+        raise SystemExit("the practice has no active admin to import as: create one with POST /staff")
+    body = {"role": "admin", "practice_id": practice_id, "staff_id": admin["staff_id"]}
+    return str(_request("POST", f"{api}/_local/tokens", body)["token"])
 
 
 def _md5(path: Path) -> str:
@@ -97,11 +110,7 @@ def run_import(
     local = bucket is None
     if local:
         bucket = str(_request("GET", f"{api}/_local/config")["imports_bucket"])
-        token = token or str(
-            _request("POST", f"{api}/_local/tokens", {"role": "admin", "practice_id": practice_id, "staff_id": "cli"})[
-                "token"
-            ]
-        )
+        token = token or _local_admin_token(api, practice_id)
     assert bucket is not None
     key = f"imports/{practice_id}/{path.name}"
     total = _count_rows(path)
@@ -170,7 +179,28 @@ def main(argv: list[str] | None = None) -> int:
         help="once, after deploying over a table written before index heads existed (docs/data-model.md); "
         "uses TABLE_NAME and your AWS credentials",
     )
+    support = commands.add_parser(
+        "create-support-user",
+        help="once per new stack: the first support user (Cognito emails the temporary password); "
+        "uses your AWS credentials",
+    )
+    support.add_argument("--email", required=True)
+    support.add_argument("--user-pool-id", default=os.environ.get("USER_POOL_ID"), help="the stack's UserPoolId output")
+    support.add_argument("--endpoint-url", default=os.environ.get("COGNITO_ENDPOINT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.command == "create-support-user":
+        if not args.user_pool_id:
+            parser.error("give --user-pool-id (the stack's UserPoolId output) or USER_POOL_ID")
+        from frontdesk.errors import Conflict
+        from infra.maintenance import create_support_user  # the dev install's, not the layer's: not for Lambda
+
+        try:
+            create_support_user(args.email, args.user_pool_id, args.endpoint_url)
+        except Conflict as taken:
+            print(taken.message, file=sys.stderr)
+            return 1
+        print("support user created: Cognito has emailed the temporary password")
+        return 0
     if args.command == "backfill-index-heads":
         from infra.maintenance import backfill_index_heads  # the dev install's, not the layer's: not for Lambda
 

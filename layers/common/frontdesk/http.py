@@ -158,8 +158,11 @@ def _route_not_found(_: NotFoundError) -> Response:
 
 
 def _unexpected(error: Exception) -> Response:
+    from frontdesk.secrets import SecretUnavailable
     from frontdesk.store.base import is_transient
 
+    if isinstance(error, SecretUnavailable):
+        return error_response(_secret_unavailable(error))
     if is_transient(error):
         logger.warning("dependency unavailable", extra={"error_type": type(error).__name__})
         return error_response(Unavailable("A dependency is unavailable; nothing was changed. Try again."))
@@ -174,16 +177,40 @@ Access = dict[str, frozenset[str]]  # "METHOD /path/{param}" (the HTTP API route
 
 def resolve(app: APIGatewayHttpResolver, access: Access, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Authentication and the route's roles come before body validation: a stranger learns nothing from a 400."""
+    refused = refuse_without_secrets()
+    if refused is not None:
+        return refused
     refusal = check_access(access, event) or _check_body_encoding(event) or _check_depth(event)
     if refusal is not None:
-        return {
-            "statusCode": refusal.status,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(refusal.envelope()),
-            "isBase64Encoded": False,
-        }
+        return error_result(refusal)
     _treat_body_as_json(event)
     return app.resolve(event, context)
+
+
+def error_result(error: ApiError) -> dict[str, Any]:
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(error.envelope()),
+        "isBase64Encoded": False,
+    }
+
+
+def refuse_without_secrets() -> dict[str, Any] | None:
+    """R-AUTH-5: a function missing one of its secrets refuses every request (503, API.md's shape), never runs
+    with an empty key."""
+    from frontdesk import secrets
+
+    try:
+        secrets.check_all()
+    except secrets.SecretUnavailable as error:
+        return error_result(_secret_unavailable(error))
+    return None
+
+
+def _secret_unavailable(error: Exception) -> Unavailable:
+    logger.error("refusing the request: a secret is unavailable", extra={"reason": str(error)})
+    return Unavailable("The service is not configured correctly; nothing was done. Try again later.")
 
 
 def _treat_body_as_json(event: dict[str, Any]) -> None:

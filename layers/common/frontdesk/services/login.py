@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from frontdesk import secrets
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import SmsSender, get_sms_sender
 from frontdesk.auth import Principal, issue_token
@@ -106,5 +107,5 @@ def verify_code(practice_id: str, raw_phone: str, code: str, clock: Clock | None
     principal = Principal(
         sub=patient.patient_id, role="patient", practice_id=practice_id, patient_id=patient.patient_id
     )
-    token = issue_token(principal, settings.jwt_secret, now, settings.token_ttl_seconds)
+    token = issue_token(principal, secrets.get("jwt"), now, settings.token_ttl_seconds)
     return LoginResult(token, patient.patient_id, verification_required(patient, now))

@@ -28,6 +28,7 @@ SYSTEM_KINDS = frozenset(
         "dob_reported_different",
         "dob_verification_failed",
         "profiles_merged",
+        "staff_deactivated",
     }
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from frontdesk.adapters.clock import Clock, get_clock
+from frontdesk.adapters.identity import CognitoDirectory, get_directory
 from frontdesk.auth import Principal
 from frontdesk.domain.patients import clean_name
 from frontdesk.domain.phones import normalize_phone
@@ -51,7 +52,13 @@ def practice_for_caller(caller: Principal, body_practice_id: str | None) -> str:
 
 
 def create_staff(
-    caller: Principal, practice_id: str | None, name: str, email: str, role: str, clock: Clock | None = None
+    caller: Principal,
+    practice_id: str | None,
+    name: str,
+    email: str,
+    role: str,
+    clock: Clock | None = None,
+    directory: CognitoDirectory | None = None,
 ) -> Staff:
     target = practice_for_caller(caller, practice_id)
     require_practice(target)
@@ -65,8 +72,16 @@ def create_staff(
         email=address,
         role=role,
         created_at=(clock or get_clock()).now(),
+        status="invited",
     )
+    # R-AUTH-2: the record first (conditional), then the user; if the user cannot be made the record goes again,
+    # so neither exists without the other. (The user's own half-failures are undone inside invite.)
     store.create_staff(staff)
+    try:
+        (directory or get_directory()).invite(address, role, target, staff.staff_id)
+    except BaseException:
+        store.delete_staff(target, staff.staff_id, staff.email)
+        raise
     return staff
 
 

@@ -1,8 +1,8 @@
 """R-API-2: `next_token` for every list — opaque, tamper-proof, bound to its list and expiring.
 
 A token is AES-256-GCM (authenticated encryption) of `{"k": <LastEvaluatedKey>, "x": <expiry, epoch seconds>}`
-under a key derived from the server secret PAGE_TOKEN_SECRET, with the list's scope (practice, list, and caller
-where the list is the caller's own) as additional authenticated data:
+under a key derived from the server secret PageTokenSecret (Secrets Manager, read at run time), with the list's
+scope (practice, list, and caller where the list is the caller's own) as additional authenticated data:
 
 - opaque: the table key is encrypted, a client sees random bytes;
 - tamper-proof: any changed byte fails the tag; a token made without the secret cannot be forged;
@@ -60,14 +60,22 @@ def _cipher(secret: str) -> AESGCM:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     if not secret:
-        raise RuntimeError("PAGE_TOKEN_SECRET is not set")  # fail closed: never issue tokens under an empty key
+        raise RuntimeError("the page-token secret is empty")  # fail closed: never issue tokens under an empty key
     return AESGCM(hashlib.sha256(b"frontdesk page token v1\x00" + secret.encode()).digest())
 
 
 def _secret() -> str:
-    from frontdesk.settings import get_settings
+    """The current key (Secrets Manager, R-AUTH-5): a missing or empty one raises SecretUnavailable (fail closed)."""
+    from frontdesk import secrets
 
-    return get_settings().page_token_secret
+    return secrets.get("page_token")
+
+
+def _secrets_for_reading() -> list[str]:
+    """The current key, then the one before the last rotation: a rotation does not break the tokens in flight."""
+    from frontdesk import secrets
+
+    return secrets.keys("page_token")
 
 
 def _now() -> datetime:
@@ -87,11 +95,21 @@ def encode_token(last_key: dict[str, Any] | None, scope: PageScope) -> str | Non
     return base64.urlsafe_b64encode(_VERSION + nonce + sealed).decode().rstrip("=")
 
 
+def _open(nonce: bytes, sealed: bytes, scope: PageScope) -> Any:
+    from cryptography.exceptions import InvalidTag
+
+    for secret in _secrets_for_reading():
+        try:
+            return json.loads(_cipher(secret).decrypt(nonce, sealed, scope.aad()))
+        except (InvalidTag, ValueError):
+            continue
+    raise _invalid()
+
+
 def decode_token(token: str | None, scope: PageScope) -> dict[str, Any] | None:
     """The table key a token stands for; a 400 naming `next_token` for anything we did not issue for this scope."""
     if token is None or token == "":
         return None
-    from cryptography.exceptions import InvalidTag
 
     if len(token) > MAX_TOKEN_CHARS:
         raise _invalid()
@@ -106,10 +124,7 @@ def decode_token(token: str | None, scope: PageScope) -> dict[str, Any] | None:
     if len(raw) < 1 + _NONCE_BYTES + _TAG_BYTES or raw[:1] != _VERSION:
         raise _invalid()
     nonce, sealed = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
-    try:
-        value = json.loads(_cipher(_secret()).decrypt(nonce, sealed, scope.aad()))
-    except (InvalidTag, ValueError):
-        raise _invalid() from None
+    value = _open(nonce, sealed, scope)
     if not isinstance(value, dict) or not isinstance(value.get("k"), dict) or not isinstance(value.get("x"), int):
         raise _invalid()
     if value["x"] <= int(_now().timestamp()):

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from frontdesk.errors import Conflict
 from frontdesk.store import keys
@@ -53,6 +53,7 @@ class StaffItem(TableItem, discriminator="Staff"):
     email = UnicodeAttribute()
     role = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute(null=True)  # invited | active | deactivated (absent: a member from before sign-in)
 
     @staticmethod
     def key(practice_id: str, staff_id: str) -> tuple[str, str]:
@@ -88,6 +89,7 @@ class Staff:
     email: str
     role: str
     created_at: datetime
+    status: str = "active"
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,15 @@ def get_staff(practice_id: str, staff_id: str) -> Staff | None:
         item = StaffItem.get(*StaffItem.key(practice_id, staff_id))
     except DoesNotExist:
         return None
+    return _staff_of(item)
+
+
+def list_staff(practice_id: str) -> list[Staff]:
+    items = StaffItem.query(keys.practice_pk(practice_id), StaffItem.sk.startswith("STAFF#"))
+    return [_staff_of(i) for i in items]
+
+
+def _staff_of(item: StaffItem) -> Staff:
     return Staff(
         practice_id=item.practice_id,
         staff_id=item.staff_id,
@@ -166,7 +177,50 @@ def get_staff(practice_id: str, staff_id: str) -> Staff | None:
         email=item.email,
         role=item.role,
         created_at=item.created_at,
+        status=item.status or "active",
     )
+
+
+def delete_staff(practice_id: str, staff_id: str, email: str) -> None:
+    """Undoes an invitation whose user could not be created (R-AUTH-2): the record and its email claim go together
+    (the claim only while it is this member's, so a retry never frees another's); a missing record is a no-op."""
+    pk, sk = StaffItem.key(practice_id, staff_id)
+    claim_pk, claim_sk = EmailClaimItem.key(email)
+    try:
+        with transaction() as tx:
+            tx.delete(StaffItem(pk, sk))
+            tx.delete(EmailClaimItem(claim_pk, claim_sk), condition=EmailClaimItem.staff_id == staff_id)
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" not in cancellation_codes(error):
+            raise
+        StaffItem(pk, sk).delete()
+
+
+def set_staff_status(practice_id: str, staff_id: str, status: str, only_from: str | None = None) -> bool:
+    """Sets a member's status; with `only_from`, only if that is their status now. False: no such member, or the
+    condition did not hold (nothing written)."""
+    pk, sk = StaffItem.key(practice_id, staff_id)
+    condition = StaffItem.pk.exists()
+    if only_from is not None:
+        condition &= StaffItem.status == only_from
+    try:
+        StaffItem(pk, sk).update(actions=[StaffItem.status.set(status)], condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def set_staff_role(practice_id: str, staff_id: str, role: str) -> bool:
+    pk, sk = StaffItem.key(practice_id, staff_id)
+    try:
+        StaffItem(pk, sk).update(actions=[StaffItem.role.set(role)], condition=StaffItem.pk.exists())
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def create_inbox(inbox: Inbox) -> None:

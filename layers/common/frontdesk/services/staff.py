@@ -1,0 +1,111 @@
+"""The staff lifecycle after the invitation (R-AUTH-2, R-AUTH-3): listing, deactivation, reactivation, role changes,
+and the authorizer's look-up of a member's status."""
+
+from __future__ import annotations
+
+from frontdesk.adapters.clock import Clock
+from frontdesk.adapters.identity import CognitoDirectory, get_directory
+from frontdesk.auth import Principal
+from frontdesk.domain.routing import UNASSIGNED, Holder
+from frontdesk.errors import Conflict, NotFound
+from frontdesk.services.practices import practice_for_caller, require_practice
+from frontdesk.store import practices as store
+from frontdesk.store import routing as routing_store
+from frontdesk.store.practices import Staff
+
+DEACTIVATED_MESSAGE = "The staff member holding this conversation was deactivated: it is back in Unassigned."
+_PAGE = 100
+
+
+def list_staff(caller: Principal, practice_id: str | None) -> list[Staff]:
+    target = practice_for_caller(caller, practice_id)
+    if caller.role == "support":
+        require_practice(target)
+    return store.list_staff(target)
+
+
+def _member(caller: Principal, practice_id: str | None, staff_id: str) -> Staff:
+    target = practice_for_caller(caller, practice_id)
+    member = store.get_staff(target, staff_id)
+    if member is None:
+        raise NotFound("No such staff member.")
+    return member
+
+
+def deactivate(
+    caller: Principal,
+    practice_id: str | None,
+    staff_id: str,
+    clock: Clock | None = None,
+    directory: CognitoDirectory | None = None,
+) -> Staff:
+    """R-AUTH-3: the record first (the authorizer refuses the member's tokens from the next request), then Cognito
+    (no sign-in, refresh tokens revoked), then every conversation they hold goes back to Unassigned with a
+    `staff_deactivated` system message. Each step is idempotent: a retry after a failure finishes the job."""
+    member = _member(caller, practice_id, staff_id)
+    if caller.role != "support" and caller.staff_id == staff_id:
+        raise Conflict("You cannot deactivate yourself.", code="cannot_deactivate_self")
+    store.set_staff_status(member.practice_id, staff_id, "deactivated")
+    (directory or get_directory()).disable(member.email)
+    release_conversations(member.practice_id, staff_id, f"staff:{caller.staff_id or caller.sub}", clock)
+    return Staff(**{**vars(member), "status": "deactivated"})
+
+
+def release_conversations(practice_id: str, staff_id: str, actor: str, clock: Clock | None = None) -> int:
+    """Moves every conversation the member holds to Unassigned, each with a `staff_deactivated` system message."""
+    from frontdesk.services import conversations
+    from frontdesk.services.messages import post_system_message
+
+    moved = 0
+    while True:
+        held, _ = routing_store.list_inbox(practice_id, f"staff#{staff_id}", _PAGE, None)
+        held = [h for h in held if h.holder_type == "staff" and h.holder_id == staff_id]
+        if not held:
+            return moved
+        for listing in held:
+            conversations._move(
+                practice_id, actor, listing.conversation_id, "open", Holder(UNASSIGNED), "conversation.assign", clock
+            )
+            post_system_message(
+                practice_id,
+                listing.patient_id,
+                listing.conversation_id,
+                "staff_deactivated",
+                DEACTIVATED_MESSAGE,
+                clock=clock,
+            )
+            moved += 1
+
+
+def reactivate(
+    caller: Principal, practice_id: str | None, staff_id: str, directory: CognitoDirectory | None = None
+) -> Staff:
+    """Cognito first (the member can sign in again), then the record (their tokens are accepted again)."""
+    member = _member(caller, practice_id, staff_id)
+    (directory or get_directory()).enable(member.email)
+    store.set_staff_status(member.practice_id, staff_id, "active")
+    return Staff(**{**vars(member), "status": "active"})
+
+
+def change_role(caller: Principal, staff_id: str, role: str, directory: CognitoDirectory | None = None) -> Staff:
+    """R-AUTH-3: the group changes now; the member's next token carries the new role."""
+    member = _member(caller, None, staff_id)
+    (directory or get_directory()).set_role(member.email, role)
+    store.set_staff_role(member.practice_id, staff_id, role)
+    return Staff(**{**vars(member), "role": role})
+
+
+def admit(principal: Principal) -> bool:
+    """The authorizer's check of a staff or admin Cognito token (R-AUTH-3): one GetItem on the member's record.
+    A deactivated or unknown member is refused; an invited member's first request marks them active (a token
+    exists only once Cognito's first sign-in, with its new password, is done)."""
+    if principal.role not in ("staff", "admin"):
+        return True
+    if not principal.practice_id or not principal.staff_id:
+        return False
+    member = store.get_staff(principal.practice_id, principal.staff_id)
+    if member is None or member.status == "deactivated":
+        return False
+    if member.status == "invited":
+        store.set_staff_status(member.practice_id, member.staff_id, "active", only_from="invited")
+    return True
