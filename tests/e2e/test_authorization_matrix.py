@@ -147,6 +147,13 @@ ISOLATION: dict[str, Isolation] = {
     "PUT /staff/{staff_id}/subscriptions": Isolation(
         NOT_FOUND, 200, {"reasons": [], "locations": [], "inboxes": ["unassigned"]}
     ),
+    # R-AUTH-3: another practice's admin cannot deactivate, reactivate or re-role this practice's members
+    # (deactivate acts on the member kept for it: see _path).
+    "POST /staff/{staff_id}/deactivate": Isolation(NOT_FOUND, 200, {}),
+    "POST /staff/{staff_id}/reactivate": Isolation(NOT_FOUND, 200, {}),
+    "PUT /staff/{staff_id}/role": Isolation(NOT_FOUND, 200, {"role": "staff"}),
+    # R-AUTH-4: nor revoke its PM credential (revoking is idempotent: the control answers 204)
+    "DELETE /integrations/credentials/{credential_id}": Isolation(NOT_FOUND, 204),
     # The extension is a key of the caller's own practice's configuration, not a record of another practice: the
     # other practice's admin configures its own extension 3 (200), which changes nothing of this practice.
     "PUT /voicemail-extensions/{extension}": Isolation((200, None), 200, {"reason": "billing"}),
