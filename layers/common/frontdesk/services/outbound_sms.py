@@ -19,9 +19,9 @@ from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import RecipientOptedOut, SmsSender, get_sms_sender
 from frontdesk.domain import quiet_hours
 from frontdesk.store import sms_optout
+from frontdesk.store.office_hours import practice_timezone
 from frontdesk.store.practices import Practice, get_practice
 
-DEFAULT_TIMEZONE = "America/New_York"  # R-HOURS-1's default
 SMS_ACTOR = "system:sms"
 
 
@@ -57,16 +57,56 @@ class SendResult:
         return self.status == "sent"
 
 
-def practice_timezone(practice_id: str) -> str:
-    """The practice's IANA time zone (R-HOURS-1)."""
-    return DEFAULT_TIMEZONE
-
-
 def may_send_automated(practice_id: str, now: datetime) -> datetime | None:
     """None when an automated text may go now; otherwise when the next window opens (UTC). Jobs call this BEFORE
     they claim a reminder, so a deferred reminder stays due and the next run inside the window sends it once."""
-    timezone = practice_timezone(practice_id)
+    timezone = practice_timezone(practice_id)  # R-HOURS-1: the office-hours settings (one GetItem)
     return None if quiet_hours.in_window(now, timezone) else quiet_hours.next_window_start(now, timezone)
+
+
+@dataclass(frozen=True)
+class Permit:
+    """What `check` allowed: the only way to `deliver`. Callers that must answer before they write (a login code,
+    a staff reply) check first and deliver later, so the register is still read once per send."""
+
+    practice_id: str
+    to: str
+    sender: str | None
+    purpose: Purpose
+
+
+def check(
+    practice_id: str,
+    to: str,
+    *,
+    purpose: Purpose,
+    practice: Practice | None = None,
+    clock: Clock | None = None,
+) -> Permit | SendResult:
+    """The quiet hours (automated texts only), then the register (one GetItem): a Permit, or why not."""
+    practice = practice or get_practice(practice_id)
+    sender = practice.textable_number if practice else None
+    if purpose in AUTOMATED:
+        not_before = may_send_automated(practice_id, (clock or get_clock()).now())
+        if not_before is not None:
+            return SendResult("deferred", not_before=not_before)
+    if sender and purpose not in REGISTER_EXEMPT and sms_optout.is_opted_out(practice_id, sender, to):
+        return SendResult("opted_out", opted_out_by="register")
+    return Permit(practice_id, to, sender, purpose)
+
+
+def deliver(
+    permit: Permit, body: str, *, code: str | None = None, clock: Clock | None = None, sms: SmsSender | None = None
+) -> SendResult:
+    """Hands the text to the provider; its own opt-out refusal marks the register and is answered, not raised."""
+    try:
+        (sms or get_sms_sender()).send(permit.to, body, sender=permit.sender, code=code)
+    except RecipientOptedOut:
+        if permit.sender:
+            now = (clock or get_clock()).now()
+            sms_optout.record(permit.practice_id, permit.sender, permit.to, True, now, "provider")
+        return SendResult("opted_out", opted_out_by="provider")
+    return SendResult("sent")
 
 
 def send_sms(
@@ -82,22 +122,10 @@ def send_sms(
 ) -> SendResult:
     """Sends `body` to `to` (E.164) from the practice's textable number, unless the register or the quiet hours
     say no. Never raises for an opted-out number: the caller maps `opted_out` to its answer (409, a recorded skip)."""
-    practice = practice or get_practice(practice_id)
-    sender = practice.textable_number if practice else None
-    if purpose in AUTOMATED:
-        not_before = may_send_automated(practice_id, (clock or get_clock()).now())
-        if not_before is not None:
-            return SendResult("deferred", not_before=not_before)
-    if sender and purpose not in REGISTER_EXEMPT and sms_optout.is_opted_out(practice_id, sender, to):
-        return SendResult("opted_out", opted_out_by="register")
-    try:
-        (sms or get_sms_sender()).send(to, body, sender=sender, code=code)
-    except RecipientOptedOut:
-        if sender:
-            now = (clock or get_clock()).now()
-            sms_optout.record(practice_id, sender, to, True, now, "provider")
-        return SendResult("opted_out", opted_out_by="provider")
-    return SendResult("sent")
+    permit = check(practice_id, to, purpose=purpose, practice=practice, clock=clock)
+    if isinstance(permit, SendResult):
+        return permit
+    return deliver(permit, body, code=code, clock=clock, sms=sms)
 
 
 def opted_out(practice_id: str, phone: str | None, practice: Practice | None = None) -> bool:
