@@ -146,6 +146,8 @@ class OfficeHours:
         """The instant at which `minutes` office minutes have elapsed since `start` (None: not within 400 days)."""
         remaining = timedelta(minutes=minutes)
         cursor = start.astimezone(UTC)
+        if minutes <= 0:
+            return cursor
         limit = cursor + _HORIZON
         while cursor < limit:
             for a, b in self.open_segments(cursor, cursor + _CHUNK):
