@@ -18,6 +18,7 @@ from enum import StrEnum
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import RecipientOptedOut, SmsSender, get_sms_sender
 from frontdesk.domain import quiet_hours
+from frontdesk.errors import Conflict
 from frontdesk.store import sms_optout
 from frontdesk.store.office_hours import practice_timezone
 from frontdesk.store.practices import Practice, get_practice
@@ -126,6 +127,17 @@ def send_sms(
     if isinstance(permit, SendResult):
         return permit
     return deliver(permit, body, code=code, clock=clock, sms=sms)
+
+
+def sms_opted_out(practice: Practice | None) -> Conflict:
+    """R-SMS-3: 409 for a code that would go to an opted-out number; tells the patient how to opt back in."""
+    if practice is None:
+        return Conflict("This number opted out of texts. Text START to the practice first.", code="sms_opted_out")
+    return Conflict(
+        f"This number opted out of texts from {practice.name}. Text START to {practice.textable_number} "
+        "to receive codes again.",
+        code="sms_opted_out",
+    )
 
 
 def opted_out(practice_id: str, phone: str | None, practice: Practice | None = None) -> bool:
