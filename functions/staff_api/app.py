@@ -9,6 +9,7 @@ import frontdesk.startup  # first: no garbage collection while the handler impor
 from typing import Any
 
 import staff_conversations
+import staff_hours
 import staff_identity
 import staff_imports
 import staff_patients
@@ -26,7 +27,15 @@ tracer = Tracer()
 metrics = Metrics()
 app = make_resolver()
 ACCESS: Access = {}
-for routes in (staff_practices, staff_patients, staff_identity, staff_conversations, staff_routing, staff_imports):
+for routes in (
+    staff_practices,
+    staff_patients,
+    staff_identity,
+    staff_conversations,
+    staff_routing,
+    staff_imports,
+    staff_hours,
+):
     app.include_router(routes.router)
     ACCESS.update(routes.ACCESS)
 

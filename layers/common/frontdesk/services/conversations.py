@@ -14,13 +14,14 @@ from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
 from frontdesk.domain.routing import UNASSIGNED, Holder, Settings, Subscriptions, matches_filters
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from frontdesk.services import outbound_sms
+from frontdesk.services import outbound_sms, unread_replies
 from frontdesk.services.messages import NewMessage, message_item
 from frontdesk.services.patients import actor_of
 from frontdesk.store import conversations as store
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
+from frontdesk.store import waits
 from frontdesk.store.base import cancellation_codes, transaction
 from frontdesk.store.conversations import Conversation, ConversationItem, Message
 from frontdesk.store.patients import audit_item
@@ -139,11 +140,19 @@ def reply(
         actions: list[Any] = [ConversationItem.last_message_at.set(max(filter(None, (current.last_message_at, now))))]
         if not internal:
             actions.append(ConversationItem.last_practice_message_at.set(now))
+            actions += waits.end_wait_actions()  # R-HOURS-3: a staff reply (not a note) ends the wait
         try:
             with transaction() as tx:
                 tx.save(item, condition=store.MessageItem.pk.does_not_exist())
                 tx.update(store.conversation_ref(current), actions=actions)
                 tx.save(audit_item(practice_id, patient.patient_id, actor_of(caller), "conversation.reply", now))
+                if not internal:
+                    tx.delete(waits.overdue_key_item(practice_id, conversation_id))
+                    # R-HOURS-4: the oldest unread reply is reminded from 24 hours on (kept if one is pending).
+                    unread, unread_actions = waits.unread_after_reply(
+                        practice_id, conversation_id, patient.patient_id, now, unread_replies.first_due(now)
+                    )
+                    tx.update(unread, actions=unread_actions)
         except TransactWriteError as error:
             if "ConditionalCheckFailed" in cancellation_codes(error):
                 continue

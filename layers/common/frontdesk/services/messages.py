@@ -28,6 +28,9 @@ SYSTEM_KINDS = frozenset(
         "dob_reported_different",
         "dob_verification_failed",
         "profiles_merged",
+        "after_hours_reply",  # R-HOURS-2
+        "response_overdue",  # R-HOURS-3
+        "patient_not_reading",  # R-HOURS-4
     }
 )
 

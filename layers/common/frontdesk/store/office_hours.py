@@ -10,6 +10,7 @@ from pynamodb.exceptions import DoesNotExist
 from frontdesk.domain.office_hours import OfficeHours, weekly_from_lists
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem
+from frontdesk.store.practices import Practice, PracticeItem
 from frontdesk.store.routing import RoutingConfig, RoutingConfigItem, to_config
 
 
@@ -86,3 +87,23 @@ def config_and_hours(practice_id: str, *, consistent: bool = False) -> tuple[Rou
         to_config(config_item if isinstance(config_item, RoutingConfigItem) else None, practice_id),
         to_office_hours(hours_item if isinstance(hours_item, OfficeHoursItem) else None),
     )
+
+
+def practice_and_hours(practice_id: str) -> tuple[Practice | None, OfficeHours]:
+    """The practice and its office hours in ONE BatchGetItem: the provider webhooks' read of the practice, with the
+    office hours riding along (A31)."""
+    wanted = [PracticeItem.key(practice_id), OfficeHoursItem.key(practice_id)]
+    found = {type(item): item for item in TableItem.batch_get(wanted)}
+    practice_item = found.get(PracticeItem)
+    hours_item = found.get(OfficeHoursItem)
+    practice = None
+    if isinstance(practice_item, PracticeItem):
+        practice = Practice(
+            practice_id=practice_item.practice_id,
+            name=practice_item.name,
+            country=practice_item.country,
+            textable_number=practice_item.textable_number,
+            has_pm_integration=bool(practice_item.has_pm_integration),
+            created_at=practice_item.created_at,
+        )
+    return practice, to_office_hours(hours_item if isinstance(hours_item, OfficeHoursItem) else None)
