@@ -22,7 +22,7 @@ from frontdesk.store import patients as patients_store
 from frontdesk.store import routing as routing_store
 from frontdesk.store import sms_optout
 from frontdesk.store.base import cancellation_codes, transaction
-from frontdesk.store.practices import Practice
+from frontdesk.store.practices import Practice, get_practice
 from frontdesk.store.routing import IdempotencyItem
 
 OPTED_OUT_NOTE = (
@@ -123,3 +123,16 @@ def _claim(record: IdempotencyItem | None, messages: list[NewMessage], now: date
 
 def _first(practice_id: str, scope: str, key: str, now: datetime) -> dict[str, Any] | None:
     return routing_store.get_idempotent_answer(practice_id, scope, key, now)
+
+
+def carry_opt_out(practice_id: str, kept_cell: str | None, other_cells: list[str | None], at: datetime) -> bool:
+    """R-SMS-2 across a merge: the kept profile's cell phone is opted out if any merged number was. One
+    BatchGetItem for the numbers; idempotent (a retried merge finds the kept number already opted out)."""
+    numbers = [n for n in dict.fromkeys([kept_cell, *other_cells]) if n]
+    practice = get_practice(practice_id)
+    if kept_cell is None or practice is None or len(numbers) < 2:
+        return False  # one number (or none): the register, keyed by number, already holds it
+    opted_out = sms_optout.opted_out_among(practice_id, practice.textable_number, numbers)
+    if not opted_out or kept_cell in opted_out:
+        return False
+    return sms_optout.record(practice_id, practice.textable_number, kept_cell, True, at, "merge")
