@@ -167,3 +167,14 @@ def test_r_sms_1_a_provider_id_is_one_message_whatever_the_channel(api: Api) -> 
 def test_r_sms_1_local_inbound_validates_its_body(api: Api) -> None:
     reply = api.call("POST", "/_local/sms/inbound", body={"from": "+12125550100"})
     assert reply.status == 400 and reply.error_code == "validation_error"
+
+
+def test_r_sms_1_an_inbound_sms_that_cannot_be_stored_is_parked_in_the_dead_letter_queue(api: Api) -> None:
+    # Given a notification to a number no practice owns (SNS accepts the publish whatever happens next)
+    queue = "/_local/dlq/InboundSmsDeadLetterQueue"
+    before = len(api.call("GET", queue).body["items"])
+    reply = api.call("POST", "/_local/sms/inbound", body={"from": unique_phone(), "to": unique_phone(), "body": "hi"})
+    assert reply.status == 200
+    # Then the function failed, was retried, and the event waits in the template's queue for the intake function
+    items = api.call("GET", queue).body["items"]
+    assert len(items) == before + 1 and items[-1]["function"] == "MessageIntakeFunction"
