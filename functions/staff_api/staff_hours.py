@@ -81,8 +81,10 @@ class OverduePageOut(ApiModel):
 
 
 class UncoveredOut(ApiModel):
-    reason: str | None = None
-    location: str | None = None
+    """`{reason?, location?}`: a dimension that is off is absent (not null), so the fields are not declared here
+    (a declared optional field is serialised as null)."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class CoverageOut(ApiModel):
