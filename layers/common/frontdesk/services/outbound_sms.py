@@ -58,10 +58,11 @@ class SendResult:
         return self.status == "sent"
 
 
-def may_send_automated(practice_id: str, now: datetime) -> datetime | None:
+def may_send_automated(practice_id: str, now: datetime, timezone: str | None = None) -> datetime | None:
     """None when an automated text may go now; otherwise when the next window opens (UTC). Jobs call this BEFORE
-    they claim a reminder, so a deferred reminder stays due and the next run inside the window sends it once."""
-    timezone = practice_timezone(practice_id)  # R-HOURS-1: the office-hours settings (one GetItem)
+    they claim a reminder, so a deferred reminder stays due and the next run inside the window sends it once.
+    `timezone`: the practice's, when the caller already read it (a job reads it once per practice per run)."""
+    timezone = timezone or practice_timezone(practice_id)  # R-HOURS-1: the office-hours settings (one GetItem)
     return None if quiet_hours.in_window(now, timezone) else quiet_hours.next_window_start(now, timezone)
 
 
@@ -83,12 +84,13 @@ def check(
     purpose: Purpose,
     practice: Practice | None = None,
     clock: Clock | None = None,
+    timezone: str | None = None,
 ) -> Permit | SendResult:
     """The quiet hours (automated texts only), then the register (one GetItem): a Permit, or why not."""
     practice = practice or get_practice(practice_id)
     sender = practice.textable_number if practice else None
     if purpose in AUTOMATED:
-        not_before = may_send_automated(practice_id, (clock or get_clock()).now())
+        not_before = may_send_automated(practice_id, (clock or get_clock()).now(), timezone)
         if not_before is not None:
             return SendResult("deferred", not_before=not_before)
     if sender and purpose not in REGISTER_EXEMPT and sms_optout.is_opted_out(practice_id, sender, to):
@@ -120,10 +122,11 @@ def send_sms(
     practice: Practice | None = None,
     clock: Clock | None = None,
     sms: SmsSender | None = None,
+    timezone: str | None = None,
 ) -> SendResult:
     """Sends `body` to `to` (E.164) from the practice's textable number, unless the register or the quiet hours
     say no. Never raises for an opted-out number: the caller maps `opted_out` to its answer (409, a recorded skip)."""
-    permit = check(practice_id, to, purpose=purpose, practice=practice, clock=clock)
+    permit = check(practice_id, to, purpose=purpose, practice=practice, clock=clock, timezone=timezone)
     if isinstance(permit, SendResult):
         return permit
     return deliver(permit, body, code=code, clock=clock, sms=sms)

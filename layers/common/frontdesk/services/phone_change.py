@@ -24,6 +24,7 @@ from frontdesk.services.practices import require_practice
 from frontdesk.store import identity
 from frontdesk.store import patients as patient_store
 from frontdesk.store.identity import PatientChange, StaleWrite
+from frontdesk.store.office_hours import practice_timezone
 from frontdesk.store.practices import Practice, get_practice
 
 
@@ -271,13 +272,14 @@ def remind_pending(clock: Clock | None = None, sms: SmsSender | None = None) -> 
     now = (clock or get_clock()).now()
     reminded = deferred = skipped = 0
     practices: dict[str, Practice | None] = {}  # one read per practice per run, not one per reminder
-    windows: dict[str, bool] = {}  # one time-zone read per practice per run
+    zones: dict[str, str] = {}  # one time-zone read per practice per run
     for request in identity.requests_expiring_before(now, now + machine.REMIND_WHEN_LESS_THAN):
         if not machine.needs_reminder(request, now) or not request.old_phone:
             continue
-        if request.practice_id not in windows:
-            windows[request.practice_id] = outbound_sms.may_send_automated(request.practice_id, now) is None
-        if not windows[request.practice_id]:
+        if request.practice_id not in zones:
+            zones[request.practice_id] = practice_timezone(request.practice_id)
+        zone = zones[request.practice_id]
+        if outbound_sms.may_send_automated(request.practice_id, now, zone) is not None:
             deferred += 1
             continue
         if not identity.mark_reminded(request):
@@ -296,6 +298,7 @@ def remind_pending(clock: Clock | None = None, sms: SmsSender | None = None) -> 
             practice=practice,
             clock=clock,
             sms=sms,
+            timezone=zone,
         )
         if result.sent:
             reminded += 1

@@ -129,9 +129,11 @@ def carry_opt_out(practice_id: str, kept_cell: str | None, other_cells: list[str
     """R-SMS-2 across a merge: the kept profile's cell phone is opted out if any merged number was. One
     BatchGetItem for the numbers; idempotent (a retried merge finds the kept number already opted out)."""
     numbers = [n for n in dict.fromkeys([kept_cell, *other_cells]) if n]
-    practice = get_practice(practice_id)
-    if kept_cell is None or practice is None or len(numbers) < 2:
+    if kept_cell is None or len(numbers) < 2:
         return False  # one number (or none): the register, keyed by number, already holds it
+    practice = get_practice(practice_id)
+    if practice is None:
+        return False
     opted_out = sms_optout.opted_out_among(practice_id, practice.textable_number, numbers)
     if not opted_out or kept_cell in opted_out:
         return False
