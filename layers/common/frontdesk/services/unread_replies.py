@@ -27,6 +27,13 @@ def first_due(reply_at: datetime) -> datetime:
     return reply_at + UNREAD_AFTER
 
 
+def next_due(due_at: datetime, now: datetime) -> datetime:
+    """A day after the reminder was due (not after the run that sent it, so runs' delays do not add up); a day
+    from now when that moment has passed already (a reminder held back by the quiet hours)."""
+    anchored = due_at + REMINDER_EVERY
+    return anchored if anchored > now else now + REMINDER_EVERY
+
+
 def remind_unread(clock: Clock | None = None) -> dict[str, int]:
     """Reads only the due part of the sparse index (A34). A reminder is claimed (the count moves from the value
     read to the next) before its SMS goes, so two runs send it once; one outside the window stays due."""
@@ -70,7 +77,7 @@ def remind_unread(clock: Clock | None = None) -> dict[str, int]:
             skipped += 1
             continue
         try:
-            waits.claim_reminder(reply, now + REMINDER_EVERY)
+            waits.claim_reminder(reply, next_due(reply.due_at, now))
         except waits.Lost:
             skipped += 1
             continue
