@@ -119,6 +119,21 @@ def test_r_sms_2_a_sentence_containing_stop_is_a_message_for_staff(api: Api, cha
     assert _opted_out(api, practice, patient) is False
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_r_sms_2_yes_from_a_number_that_never_opted_out_is_an_answer_for_staff(api: Api, channel: str) -> None:
+    # Given a patient who never texted STOP (staff asked "Can you come at 3?")
+    practice = api.new_practice()
+    phone = unique_phone()
+    patient = api.new_patient(practice, cell_phone=phone)
+    # When the patient answers "Yes!"
+    _text(api, channel, practice, phone, "Yes!")
+    # Then staff see the answer; nothing was confirmed, no opt-in system message
+    messages = _messages(api, practice, patient)
+    assert [(m["sender"], m["body"]) for m in messages if m["sender"] == "patient"] == [("patient", "Yes!")]
+    assert not [m for m in messages if m.get("kind") in ("patient_opted_in", "patient_opted_out")]
+    assert not [t for t in _outbox(api, phone) if "receive texts from this number again" in t["body"]]
+
+
 def test_r_sms_1_an_sns_notification_delivered_twice_stores_one_message(api: Api) -> None:
     # Given a patient of a practice whose number's two-way SMS goes to the template's topic
     practice = api.new_practice()

@@ -280,9 +280,11 @@ def _receive_from_provider(
     from_e164 = normalize_phone(sender, country, field="from")
     keyword = keyword_of(body) if channel == "sms" and practice is not None else None
     if keyword is not None and practice is not None:  # R-SMS-2: before identification, so no profile is created
-        return sms_consent.answer_keyword(
+        answered = sms_consent.answer_keyword(
             practice, from_e164, keyword, scope, provider_message_id, now, sent_at=sent_at, publisher=publisher
         )
+        if answered is not None:
+            return answered  # otherwise a "Yes" from a number that never opted out: a message for staff
     reason, source = None, f"cleared_by_{channel}"  # R-ROUTE-6
     if extension:
         mapping = routing_store.get_extension(practice_id, extension)

@@ -55,10 +55,14 @@ def answer_keyword(
     *,
     sent_at: datetime | None = None,
     publisher: EventPublisher | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Applies the keyword texted from `phone` (E.164) and answers like an intake: {message_id, conversation_id,
     keyword}; the ids are null when no system message was written (HELP, a repeated STOP, an unknown number).
-    Idempotent on (scope, key) like every provider message; `sent_at` orders keywords SNS delivers out of order."""
+    Idempotent on (scope, key) like every provider message; `sent_at` orders keywords SNS delivers out of order.
+
+    None for a start word (START, UNSTOP, YES) from a number that was not opted out: nothing to opt back in, and
+    "Yes" is the commonest answer to a staff question, so the caller stores and routes it as a patient message.
+    The register still records it (as of `sent_at`), so a STOP sent before it but delivered after changes nothing."""
     answer: dict[str, Any] = {"message_id": None, "conversation_id": None, "keyword": keyword.value}
     record = routing_store.idempotency_item(practice.practice_id, scope, key, answer, now)
     if keyword is Keyword.HELP:
@@ -74,6 +78,8 @@ def answer_keyword(
     changed = sms_optout.record(
         practice.practice_id, practice.textable_number, phone, opted_out, sent_at or now, "keyword"
     )
+    if not opted_out and not changed:
+        return None
     messages = _system_messages(practice.practice_id, phone, opted_out) if changed else []
     if messages:
         answer = {**answer, "message_id": messages[0].message_id, "conversation_id": messages[0].conversation_id}
