@@ -426,7 +426,6 @@ def _store_inbound(
                     actions=[PhoneIndexItem.last_active_at.set(now)],
                     condition=PhoneIndexItem.pk.exists(),
                 )
-            tx.delete(waits.unread_key_item(message.practice_id, message.conversation_id))  # last: positions above
     except TransactWriteError as error:
         codes = cancellation_codes(error)
         if codes and codes[0] == "ConditionalCheckFailed":
@@ -438,7 +437,16 @@ def _store_inbound(
         if "ConditionalCheckFailed" in codes:
             return None
         raise
+    if _unread_reply_possible(conversation):
+        # R-HOURS-4: the patient answered, so the reply reached them. Its own request, after the commit and only
+        # when a reply may be unread: the message's transaction keeps its items (and its contention) unchanged.
+        waits.clear_unread(message.practice_id, message.conversation_id, read_at=now)
     return answer
+
+
+def _unread_reply_possible(conversation: Conversation) -> bool:
+    replied, read = conversation.last_practice_message_at, conversation.patient_read_at
+    return replied is not None and (read is None or read < replied)
 
 
 def _require_conversation(practice_id: str, conversation_id: str, *, consistent: bool = False) -> Conversation:

@@ -7,6 +7,8 @@ while it waits, so a run costs what is due, not what the table holds (docs/data-
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ from frontdesk.store import keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 from frontdesk.store.conversations import Conversation, ConversationItem, MessageItem, conversation_ref, to_conversation
 
+_CLAIM_ATTEMPTS = 6
 _TX_ROOM = 95  # of DynamoDB's 100 items per transaction, after the conversation, the message and the listing
 
 
@@ -111,15 +114,22 @@ def claim_after_hours_reply(
         created_at=now,
     )
     claim.expires_ttl = keep_until  # housekeeping only: a later period has another name, so an old claim never matters
-    try:
-        with transaction() as tx:
-            tx.save(claim, condition=AfterHoursReplyItem.pk.does_not_exist())
-            tx.save(message, condition=MessageItem.pk.does_not_exist())
-    except TransactWriteError as error:
-        if _lost(error):
-            return False
-        raise
-    return True
+    for attempt in range(_CLAIM_ATTEMPTS):
+        try:
+            with transaction() as tx:
+                tx.save(claim, condition=AfterHoursReplyItem.pk.does_not_exist())
+                tx.save(message, condition=MessageItem.pk.does_not_exist())
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if "ConditionalCheckFailed" in codes:
+                return False  # this period's reply exists
+            if "TransactionConflict" in codes and attempt + 1 < _CLAIM_ATTEMPTS:
+                # Another claim in flight: it may still fail, so try again rather than leave the period unanswered.
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
+                continue
+            raise
+        return True
+    return False
 
 
 # ----- R-HOURS-3: response waits -----
