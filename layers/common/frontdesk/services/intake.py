@@ -132,7 +132,7 @@ def receive_patient_message(
         raise ValidationFailed("The message is empty.", field="body")
     for attempt in range(_INBOUND_ATTEMPTS):
         conversation = _require_conversation(practice_id, patient.conversation_id, consistent=True)
-        # The routing config and the office hours in one BatchGetItem (A60): no extra request while open.
+        # The routing config and the office hours in one BatchGetItem (A45): no extra request while open.
         config, hours = office_hours_store.config_and_hours(practice_id)
         try:
             choice = reason_rules.choose_reason(
@@ -275,7 +275,7 @@ def _receive_from_provider(
     first = routing_store.get_idempotent_answer(practice_id, scope, provider_message_id, now)
     if first is not None:
         return first  # R-REL-1: a replayed webhook is answered like the first; nothing is written twice
-    practice, hours = office_hours_store.practice_and_hours(practice_id)  # one BatchGetItem (A60)
+    practice, hours = office_hours_store.practice_and_hours(practice_id)  # one BatchGetItem (A45)
     country = practice.country if practice else "US"
     from_e164 = normalize_phone(sender, country, field="from")
     keyword = keyword_of(body) if channel == "sms" and practice is not None else None

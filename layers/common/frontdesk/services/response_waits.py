@@ -44,7 +44,7 @@ def recipients_now(conversation: Conversation, config: RoutingConfig) -> list[st
 
 
 def escalate_overdue(clock: Clock | None = None) -> dict[str, int]:
-    """Reads only the due part of the sparse index (A63); each escalation is one conditional transaction, so a
+    """Reads only the due part of the sparse index (A48); each escalation is one conditional transaction, so a
     second run, an overlapping run or a staff reply in between never makes a second one."""
     now = (clock or get_clock()).now()
     escalated = skipped = 0
@@ -97,7 +97,7 @@ class OverdueEntry:
 def list_overdue(
     caller: Principal, limit: int, start_key: dict[str, Any] | None
 ) -> tuple[list[OverdueEntry], dict[str, Any] | None]:
-    """Admins see every overdue conversation; other staff those they hold or would receive (A64: one Query and one
+    """Admins see every overdue conversation; other staff those they hold or would receive (A49: one Query and one
     BatchGetItem per page, plus the routing config for a non-admin)."""
     assert caller.practice_id is not None and caller.staff_id is not None
     practice_id = caller.practice_id

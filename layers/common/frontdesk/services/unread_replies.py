@@ -35,7 +35,7 @@ def next_due(due_at: datetime, now: datetime) -> datetime:
 
 
 def remind_unread(clock: Clock | None = None) -> dict[str, int]:
-    """Reads only the due part of the sparse index (A65). A reminder is claimed (the count moves from the value
+    """Reads only the due part of the sparse index (A50). A reminder is claimed (the count moves from the value
     read to the next) before its SMS goes, so two runs send it once; one outside the window stays due."""
     now = (clock or get_clock()).now()
     reminded = told = deferred = skipped = 0

@@ -15,7 +15,7 @@ from frontdesk.store.routing import RoutingConfig, RoutingConfigItem, to_config
 
 
 class OfficeHoursItem(TableItem, discriminator="OfficeHours"):
-    """In the practice partition next to ROUTING, so intake reads both in one request (docs/data-model.md A60)."""
+    """In the practice partition next to ROUTING, so intake reads both in one request (docs/data-model.md A45)."""
 
     practice_id = UnicodeAttribute()
     timezone = UnicodeAttribute()
@@ -78,7 +78,7 @@ def save_office_hours(practice_id: str, hours: OfficeHours, actor: str, at: date
 
 
 def config_and_hours(practice_id: str, *, consistent: bool = False) -> tuple[RoutingConfig, OfficeHours]:
-    """The routing config and the office hours in ONE BatchGetItem (the message path's budget, A60)."""
+    """The routing config and the office hours in ONE BatchGetItem (the message path's budget, A45)."""
     wanted = [RoutingConfigItem.key(practice_id), OfficeHoursItem.key(practice_id)]
     found = {type(item): item for item in TableItem.batch_get(wanted, consistent_read=consistent)}
     config_item = found.get(RoutingConfigItem)
@@ -91,7 +91,7 @@ def config_and_hours(practice_id: str, *, consistent: bool = False) -> tuple[Rou
 
 def practice_and_hours(practice_id: str) -> tuple[Practice | None, OfficeHours]:
     """The practice and its office hours in ONE BatchGetItem: the provider webhooks' read of the practice, with the
-    office hours riding along (A60)."""
+    office hours riding along (A45)."""
     wanted = [PracticeItem.key(practice_id), OfficeHoursItem.key(practice_id)]
     found = {type(item): item for item in TableItem.batch_get(wanted)}
     practice_item = found.get(PracticeItem)

@@ -2,7 +2,7 @@
 escalation, overdue listings, unread staff replies. Every decision that must happen once is a conditional write.
 
 The two scheduled jobs read sparse gsi3 partitions (like the phone-change expiry, A17): an item is in the index only
-while it waits, so a run costs what is due, not what the table holds (docs/data-model.md A60-A67).
+while it waits, so a run costs what is due, not what the table holds (docs/data-model.md A45-A52).
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def overdue_key_item(practice_id: str, conversation_id: str) -> OverdueItem:
 
 
 def due_waits(now: datetime, page_size: int = 100) -> Iterator[Conversation]:
-    """A63: conversations whose wait is overdue at `now`, oldest first. The index holds only waits not escalated
+    """A48: conversations whose wait is overdue at `now`, oldest first. The index holds only waits not escalated
     yet; an entry read from it is eventually consistent, so the caller decides on a consistent read."""
     for item in ConversationItem.gsi3.query(
         keys.RESPONSE_WAITS, ConversationItem.gsi3sk <= f"{iso(now)}#~", page_size=page_size
@@ -225,7 +225,7 @@ def escalate(conversation: Conversation, now: datetime, message: MessageItem, no
 def overdue_page(
     practice_id: str, limit: int, start_key: dict[str, Any] | None
 ) -> tuple[list[tuple[str, datetime]], dict[str, Any] | None]:
-    """A64: (conversation_id, overdue_since) of the practice's overdue conversations, one Query per page."""
+    """A49: (conversation_id, overdue_since) of the practice's overdue conversations, one Query per page."""
     result = OverdueItem.query(
         keys.overdue_pk(practice_id), OverdueItem.sk.startswith("CONV#"), limit=limit, last_evaluated_key=start_key
     )
@@ -282,7 +282,7 @@ def clear_unread(practice_id: str, conversation_id: str, read_at: datetime | Non
 
 
 def due_unread(now: datetime, page_size: int = 100) -> Iterator[UnreadReply]:
-    """A65: unread replies whose next reminder (or the final staff message) is due, oldest first."""
+    """A50: unread replies whose next reminder (or the final staff message) is due, oldest first."""
     for item in UnreadReplyItem.gsi3.query(
         keys.UNREAD_REPLIES, UnreadReplyItem.gsi3sk <= f"{iso(now)}#~", page_size=page_size
     ):
