@@ -271,6 +271,34 @@ def voicemail_webhook(world: World) -> Call:
     return signed("/webhooks/voicemail", payload)
 
 
+def sms_keyword(world: World, body: str) -> Call:
+    """R-SMS-2: a keyword texted by a fresh patient (STOP changes the register and writes the system message)."""
+    phone = fresh_patient(world)["cell_phone"]
+    payload = {"provider_message_id": new_id(), "from": phone, "to": world.textable_number, "body": body}
+    return signed("/webhooks/sms", payload)
+
+
+def sms_stop(world: World) -> Call:
+    return sms_keyword(world, "STOP")
+
+
+def sms_help(world: World) -> Call:
+    return sms_keyword(world, "help")
+
+
+def sns_sms(world: World) -> Job:
+    """R-SMS-1: the same text as sms_webhook, through End User Messaging's SNS notification (infra/local/sns.py)."""
+    from datetime import UTC, datetime
+
+    from infra.local.functions import invoke as invoke_function
+    from infra.local.sns import sns_event, two_way_sms_notification
+
+    message = two_way_sms_notification(world.cell_phone, world.textable_number, "hi", new_id())
+    event = sns_event("InboundSmsTopic", message, new_id(), datetime.now(UTC))
+    spec = wired().functions["MessageIntakeFunction"]
+    return Job(lambda: invoke_function(spec, event)["received"])
+
+
 def route_one(world: World) -> Job:
     """RoutingFunction with the MessageReceived event LOCAL_BUS published for one app message (not delivered here:
     this process wires no subscriber, so intake's count excludes routing)."""
@@ -581,13 +609,16 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET /staff/me/notifications", "A24", my_notifications),
     Operation("GET /routing-settings", "A25", routing_settings),
     Operation("POST /patient/login", "A13", patient_login),
-    Operation("POST /patient/login/verify", "A13", patient_verify, extra=2, note="verify: the cell's '/ 6'"),
+    Operation("POST /patient/login/verify", "A13", patient_verify, extra=1, note="verify: the cell's '/ 6'"),
     Operation("POST /patient/dob-verification", "A14", dob_verification),
     Operation("GET /patient/conversation", "A32", patient_conversation),
     Operation("POST /patient/conversation/messages", "A20", app_message, extra=4, note="app reads: +4"),
     Operation("POST /patient/conversation/read", "A33", mark_read),
     Operation("POST /webhooks/sms", "A20", sms_webhook, extra=6, note="SMS reads: +6"),
     Operation("POST /webhooks/voicemail", "A20", voicemail_webhook, extra=6, note="SMS reads: +6"),
+    Operation("inbound SMS through SNS (MessageIntakeFunction)", "A20", sns_sms, extra=6, note="as the webhook"),
+    Operation("POST /webhooks/sms (STOP)", "A50", sms_stop, budget=7, note="4 + 3 when the state changes"),
+    Operation("POST /webhooks/sms (HELP)", "A51", sms_help),
     Operation("route one MessageReceived (RoutingFunction)", "A21", route_one),
     Operation("POST /conversations/{id}/messages (reply)", "A34", reply),
     Operation("POST /conversations/{id}/assign (to staff)", "A35", assign, extra=1, note="+1 staff"),
@@ -600,7 +631,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("PUT /integrations/pm/appointments/{id}", "A27", pm_appointment),
     Operation("PUT /patients/{id}/cell-phone (immediate)", "A36", cell_phone_immediate),
     Operation("PUT /patients/{id}/cell-phone (pending)", "A15", cell_phone_pending),
-    Operation("POST /patient/phone-change/confirm", "A16", confirm_change, extra=3, note="confirm: 5"),
+    Operation("POST /patient/phone-change/confirm", "A16", confirm_change, extra=4, note="confirm: 6"),
     Operation("POST /patient/phone-change/decline", "A16", decline_change),
     Operation("GET /patients/{id}/phone-change-requests", "A37", phone_change_requests),
     Operation("PUT /patients/{id}/date-of-birth", "A38", change_dob),
@@ -621,8 +652,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "remind job, per reminded request",
         "A39",
         remind_job,
-        budget=(DUE_REQUESTS + 2) / DUE_REQUESTS,
-        note=f"{DUE_REQUESTS} due in one practice: (n + 1 page + 1 practice) / n",
+        budget=(2 * DUE_REQUESTS + 3) / DUE_REQUESTS,
+        note=f"{DUE_REQUESTS} due in one practice: (2n + 1 page + 1 practice + 1 time zone) / n",
     ),
     Operation(
         "expire job, per expired request",

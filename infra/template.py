@@ -99,6 +99,13 @@ class S3Trigger:
     suffix: str
 
 
+@dataclass(frozen=True)
+class SnsSubscription:
+    function: str
+    topic: str  # logical id of the topic
+    dead_letter_queue: str | None = None  # the function's DeadLetterQueue: where async failures are parked
+
+
 @dataclass
 class Wiring:
     functions: dict[str, FunctionSpec]
@@ -109,6 +116,7 @@ class Wiring:
     authorizer: str | None
     table: dict[str, Any]
     sqs_triggers: list[tuple[str, str]] = field(default_factory=list)  # (function, queue logical id)
+    sns_subscriptions: list[SnsSubscription] = field(default_factory=list)
 
 
 def wiring(template: dict[str, Any] | None = None) -> Wiring:
@@ -121,6 +129,7 @@ def wiring(template: dict[str, Any] | None = None) -> Wiring:
     rules: list[EventRule] = []
     s3: list[S3Trigger] = []
     sqs: list[tuple[str, str]] = []
+    sns: list[SnsSubscription] = []
     for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
@@ -143,13 +152,16 @@ def wiring(template: dict[str, Any] | None = None) -> Wiring:
                 s3.append(S3Trigger(logical_id, *_s3_filter(ev)))
             elif kind == "SQS":
                 sqs.append((logical_id, _logical_ref(ev["Queue"])))
+            elif kind == "SNS":
+                dlq = (props.get("DeadLetterQueue") or {}).get("TargetArn")
+                sns.append(SnsSubscription(logical_id, _logical_ref(ev["Topic"]), _logical_ref(dlq) if dlq else None))
     api = next(r for r in resources.values() if r.get("Type") == "AWS::Serverless::HttpApi")
     authorizers = api["Properties"].get("Auth", {}).get("Authorizers", {})
     authorizer = None
     for spec in authorizers.values():
         authorizer = _logical_ref(spec["FunctionArn"])
     table = next(r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table")["Properties"]
-    return Wiring(functions, routes, schedules, rules, s3, authorizer, table, sqs)
+    return Wiring(functions, routes, schedules, rules, s3, authorizer, table, sqs, sns)
 
 
 def _s3_filter(ev: dict[str, Any]) -> tuple[str, str]:

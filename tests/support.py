@@ -27,6 +27,23 @@ def unique_email(name: str = "staff") -> str:
     return f"{name}-{uuid.uuid4().hex[:12]}@example.org"
 
 
+# Office hours that never close: tests about other rules must not depend on the hour they run at (R-HOURS-2 would
+# add an after-hours reply at night and at weekends). Tests of office hours set their own.
+ALWAYS_OPEN: dict[str, Any] = {
+    "timezone": "America/New_York",
+    "weekly": {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    "closures": [],
+    "after_hours_message": "We are closed.",
+    "response_target_minutes": 0,  # no escalation either: the escalation job's index stays free of other tests
+}
+
+
+def keep_open(admin_claims: dict[str, str]) -> None:
+    """In-process tests: the practice of `admin_claims` is open around the clock (ALWAYS_OPEN)."""
+    reply = invoke_route("PUT", "/office-hours", ALWAYS_OPEN, admin_claims)
+    assert reply.status == 200, reply
+
+
 def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -72,8 +89,9 @@ class Api:
     def config(self) -> dict[str, Any]:
         return dict(self.call("GET", "/_local/config").body)
 
-    def new_practice(self, *, pm: bool = False) -> dict[str, Any]:
-        """A fresh practice with an admin; returns ids and tokens."""
+    def new_practice(self, *, pm: bool = False, office_hours: dict[str, Any] | None = ALWAYS_OPEN) -> dict[str, Any]:
+        """A fresh practice with an admin (open around the clock unless `office_hours` says otherwise; None: the
+        defaults); returns ids and tokens."""
         support = self.token("support")
         practice = self.call(
             "POST",
@@ -91,11 +109,15 @@ class Api:
         )
         assert admin.status == 201, admin
         admin_id = admin.body["staff_id"]
+        admin_token = self.token("admin", practice_id, staff_id=admin_id)
+        if office_hours is not None:
+            hours = self.call("PUT", "/office-hours", admin_token, office_hours)
+            assert hours.status == 200, hours
         return {
             "practice_id": practice_id,
             "textable_number": practice.body["textable_number"],
             "admin_id": admin_id,
-            "admin": self.token("admin", practice_id, staff_id=admin_id),
+            "admin": admin_token,
             "support": support,
         }
 

@@ -1,4 +1,5 @@
-"""Inbound patient messages: app and messenger, SMS and voicemail webhooks (signed)."""
+"""Inbound patient messages: app and messenger, SMS and voicemail webhooks (signed), and AWS End User Messaging
+two-way SMS through its SNS topic (R-SMS-1: the same intake as the webhook)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 
 from frontdesk import secrets
-from frontdesk.adapters.clock import iso
+from frontdesk.adapters.clock import iso, parse_iso
 from frontdesk.domain.reasons import LABELS
 from frontdesk.errors import ApiError, TooLarge, Unauthenticated
 from frontdesk.http import (
@@ -120,8 +122,20 @@ class VoicemailIn(ApiModel):
 
 
 class WebhookOut(ApiModel):
-    message_id: str
-    conversation_id: str
+    # Null for a text that is only a keyword and wrote no system message (R-SMS-2, docs/api-extensions.md).
+    message_id: str | None
+    conversation_id: str | None
+    keyword: Literal["stop", "start", "help"] | None = None
+
+
+class AwsInboundSms(ApiModel):
+    """AWS End User Messaging two-way SMS: the JSON in the SNS record's Message (docs/events.md)."""
+
+    model_config = ConfigDict(extra="ignore")  # messageKeyword, previousPublishedMessageId, isoCountryCode...
+    origination_number: str = Field(alias="originationNumber", min_length=1, max_length=40)
+    destination_number: str = Field(alias="destinationNumber", min_length=1, max_length=40)
+    message_body: str = Field(alias="messageBody", max_length=10_000)
+    inbound_message_id: str = Field(alias="inboundMessageId", min_length=1, max_length=200)
 
 
 def _message_out(message: Message) -> dict[str, Any]:
@@ -249,10 +263,44 @@ def _pre_checks(event: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+AWS_SMS_PROVIDER = "aws-end-user-messaging"  # R-SMS-1: its inboundMessageId is unique within this provider
+
+
+def receive_sns(event: dict[str, Any]) -> dict[str, Any]:
+    """The SNS event source: each record's Message is an End User Messaging notification. SNS delivers at least
+    once, so intake is idempotent on inboundMessageId; a failure raises, Lambda retries, then the DLQ keeps it."""
+    answers = []
+    for record in SNSEvent(event).records:
+        try:
+            notification = AwsInboundSms.model_validate_json(record.sns.message)
+        except ValidationError:
+            # Not pydantic's text: it quotes the input (phone numbers, the body) into the function's error log.
+            raise ValueError("The SNS message is not an End User Messaging two-way SMS notification.") from None
+        answers.append(
+            intake.receive_sms(
+                notification.destination_number,
+                notification.origination_number,
+                notification.message_body,
+                notification.inbound_message_id,
+                provider=AWS_SMS_PROVIDER,
+                sent_at=parse_iso(record.sns.timestamp),  # when SNS published it: orders STOP/START
+            )
+        )
+        metrics.add_metric(name="MessageReceived", unit=MetricUnit.Count, value=1)
+    return {"received": len(answers), "answers": answers}
+
+
+def _is_sns(event: dict[str, Any]) -> bool:
+    records = event.get("Records")
+    return bool(records) and all(r.get("EventSource") == "aws:sns" for r in records)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if _is_sns(event):
+        return receive_sns(event)
     return refuse_without_secrets() or _pre_checks(event) or resolve(app, ACCESS, event, context)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import staff_conversations
 import staff_credentials
+import staff_hours
 import staff_identity
 import staff_imports
 import staff_members
@@ -37,6 +38,7 @@ for routes in (
     staff_routing,
     staff_imports,
     staff_credentials,
+    staff_hours,
 ):
     app.include_router(routes.router)
     ACCESS.update(routes.ACCESS)

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field
 
 from frontdesk.auth import STAFF_ROLES
 from frontdesk.http import Access, caller, error_responses, json_response, ok_response
-from frontdesk.schemas import ApiModel, OneLine, PatientList, PatientOut, patient_out
+from frontdesk.schemas import ApiModel, OneLine, PatientDetailOut, PatientList, PatientOut, patient_out
 
 # Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
 # others (docs/performance.md).
@@ -50,13 +50,16 @@ def create_patient(body: Annotated[NewPatientIn, Body()]) -> Response[PatientOut
     return json_response(201, patient_out(patient))
 
 
-@router.get("/patients/<patient_id>", responses={**ok_response(PatientOut), **error_responses(403, 404)})
-def get_patient(patient_id: PatientId) -> Response[PatientOut]:
+@router.get("/patients/<patient_id>", responses={**ok_response(PatientDetailOut), **error_responses(403, 404)})
+def get_patient(patient_id: PatientId) -> Response[PatientDetailOut]:
+    from frontdesk.services import outbound_sms
     from frontdesk.services import patients as service
 
     who = caller(router)
     assert who.practice_id is not None
-    return json_response(200, patient_out(service.read_patient(who.practice_id, patient_id, who)))
+    patient = service.read_patient(who.practice_id, patient_id, who)
+    opted_out = outbound_sms.opted_out(who.practice_id, patient.cell_phone)  # R-SMS-2: the register, by number
+    return json_response(200, {**patient_out(patient), "sms_opted_out": opted_out})
 
 
 @router.post("/patients/search", responses={**ok_response(PatientList), **error_responses(403)})

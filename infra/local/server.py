@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from frontdesk import secrets as frontdesk_secrets
 from infra.local import cognito, events
 from infra.local.functions import Throttled, concurrency, invoke
+from infra.local.sns import LocalSns, inbound_sms
 from infra.template import EventRule, Wiring
 
 log = logging.getLogger("frontdesk.local")
@@ -37,6 +38,7 @@ class Gateway:
         self.dead_letters = DeadLetterQueues(sqs_client)
         self._subscribe_event_rules()
         self._subscribe_queues()
+        self.sns = LocalSns(wiring, self.dead_letters.park)
 
     def _subscribe_event_rules(self) -> None:
         from frontdesk.adapters.events import LOCAL_BUS
@@ -147,6 +149,8 @@ class Gateway:
             return 200, {"queue": queue, "items": self.dead_letters.peek(queue)}
         if path.startswith("/_local/dlq/") and path.endswith("/redrive") and method == "POST":
             return 200, self.redrive(path.removeprefix("/_local/dlq/").removesuffix("/redrive"))
+        if path == "/_local/sms/inbound" and method == "POST":
+            return inbound_sms(self.sns, payload, LOCAL_CLOCK.now())
         if path.startswith("/_local/s3/") and method == "PUT":
             bucket, _, key = path.removeprefix("/_local/s3/").partition("/")
             return self.put_object(bucket, key, body)

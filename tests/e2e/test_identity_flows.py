@@ -3,11 +3,13 @@ the 30-day re-verification walked with /_local/clock, codes read from /_local/ou
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from frontdesk.domain.quiet_hours import next_window_start
 from tests.support import Api, unique_phone
 
 pytestmark = pytest.mark.e2e
@@ -89,7 +91,16 @@ def test_r_dob_2_thirty_day_reverification_walked_with_the_clock(api: Api) -> No
     assert _login(api, practice, patient["cell_phone"])["dob_verification_required"] is False
 
 
+def _to_morning_in_new_york(api: Api) -> None:
+    """R-SMS-4 keeps reminders inside 08:00-21:00 of the practice's zone: start at 10:00 New York so that the
+    walk below (71 h later is 09:00) is inside the window whenever the suite runs. Only ever moves forward."""
+    now = datetime.fromisoformat(api.call("GET", "/_local/clock").body["now"])
+    morning = next_window_start(now, "America/New_York") + timedelta(hours=2)
+    assert api.call("POST", "/_local/clock", body={"advance_seconds": (morning - now).total_seconds()}).status == 200
+
+
 def test_r_phone_3_three_day_expiry_walked_with_the_clock(api: Api) -> None:
+    _to_morning_in_new_york(api)
     practice = api.new_practice()
     patient, token = _verified_patient(api, practice)
     new_phone = unique_phone()

@@ -224,12 +224,30 @@ def _import_flow(api: Api, world: dict[str, Any]) -> None:
     api.call("GET", f"/imports/{listed[0]['import_id']}", practice["admin"])
 
 
+def _sms_opt_out_flow(api: Api, world: dict[str, Any]) -> None:
+    """R-SMS-1..3: two-way SMS through SNS (stored, and one that fails, is retried and dead-lettered), STOP, the
+    refused reply and login, HELP, START through the webhook."""
+    practice, patient = world["practice"], world["patient"]
+    to = practice["textable_number"]
+    for body in (BODY, "STOP", "help"):
+        api.call("POST", "/_local/sms/inbound", body={"from": CELL, "to": to, "body": body})
+    api.call("POST", "/_local/sms/inbound", body={"from": CELL, "to": THIRD_CELL, "body": BODY})  # no such practice
+    api.call("POST", f"/conversations/{patient['conversation_id']}/messages", practice["admin"], {"body": BODY})
+    api.call("POST", "/patient/login", body={"practice_id": practice["practice_id"], "phone": CELL})
+    api.call("GET", f"/patients/{patient['patient_id']}", practice["admin"])
+    raw = __import__("json").dumps({"provider_message_id": "s-1", "from": CELL, "to": to, "body": "Start"}).encode()
+    secret = api.config()["webhook_secret"]
+    headers = {"Content-Type": "application/json", "X-Frontdesk-Signature": sign(raw, secret)}
+    api.call("POST", "/webhooks/sms", data=raw, headers=headers)
+
+
 FLOWS: list[Callable[[Api, dict[str, Any]], None]] = [
     _messaging_flow,
     _identity_flow,
     _phone_change_flow,
     _merge_and_routing_flow,
     _import_flow,
+    _sms_opt_out_flow,
 ]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import secret_value
-from tests.support import invoke_route, unique_email, unique_phone
+from tests.support import invoke_route, keep_open, unique_email, unique_phone
 
 
 @pytest.fixture
@@ -66,6 +66,7 @@ class World:
         )
         self.admin_id = admin.body["staff_id"]
         self.admin = _claims("admin", self.practice_id, staff_id=self.admin_id)
+        keep_open(self.admin)  # routing rules, not office hours, are under test here
         staff = invoke_route("POST", "/staff", {"name": "Tom", "email": unique_email("tom")}, self.admin)
         self.staff_id = staff.body["staff_id"]
         self.staff = _claims("staff", self.practice_id, staff_id=self.staff_id)

@@ -69,6 +69,10 @@ class PatientOut(ApiModel):
     created_at: str
 
 
+class PatientDetailOut(PatientOut):
+    sms_opted_out: bool  # R-SMS-2: the cell phone texted STOP to the practice (GET /patients/{patient_id} only)
+
+
 class PatientList(ApiModel):
     items: list[PatientOut]
 

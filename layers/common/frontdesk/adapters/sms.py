@@ -1,4 +1,7 @@
-"""SMS adapter: AWS End User Messaging SMS in the cloud, an in-memory outbox locally."""
+"""SMS adapter: AWS End User Messaging SMS in the cloud, an in-memory outbox locally.
+
+Only frontdesk.services.outbound_sms calls it (R-SMS-3: one send path that reads the opt-out register first;
+tests/unit/test_one_sms_send_path.py fails on any other caller)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,11 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from frontdesk.adapters.clock import get_clock, iso
+
+
+class RecipientOptedOut(Exception):  # noqa: N818 - a provider's answer, not a bug
+    """The provider refused the text because the destination number opted out with the provider itself
+    (End User Messaging: ConflictException, reason DESTINATION_PHONE_NUMBER_OPTED_OUT)."""
 
 
 class SmsSender(Protocol):
@@ -66,7 +74,14 @@ class AwsSms:
         request: dict[str, Any] = {"DestinationPhoneNumber": to, "MessageBody": body, "MessageType": "TRANSACTIONAL"}
         if sender:
             request["OriginationIdentity"] = sender
-        self._sms().send_text_message(**request)
+        try:
+            self._sms().send_text_message(**request)
+        except Exception as error:
+            response = getattr(error, "response", None) or {}
+            code = response.get("Error", {}).get("Code")
+            if code == "ConflictException" and response.get("Reason") == "DESTINATION_PHONE_NUMBER_OPTED_OUT":
+                raise RecipientOptedOut("the destination number opted out with the provider") from None
+            raise
 
 
 LOCAL_OUTBOX = LocalOutbox()

@@ -10,16 +10,18 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from frontdesk.adapters.clock import Clock, get_clock
-from frontdesk.adapters.sms import SmsSender, get_sms_sender
+from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
 from frontdesk.domain.routing import UNASSIGNED, Holder, Settings, Subscriptions, matches_filters
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from frontdesk.services import outbound_sms, unread_replies
 from frontdesk.services.messages import NewMessage, message_item
 from frontdesk.services.patients import actor_of
 from frontdesk.store import conversations as store
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
+from frontdesk.store import waits
 from frontdesk.store.base import cancellation_codes, transaction
 from frontdesk.store.conversations import Conversation, ConversationItem, Message
 from frontdesk.store.patients import audit_item
@@ -110,6 +112,13 @@ def reply(
         raise NotFound("No such conversation.")
     if not internal and not patient.cell_phone:
         raise Conflict("This patient has no cell phone: only internal notes are possible.", code="patient_unreachable")
+    permit: outbound_sms.Permit | None = None
+    if not internal:
+        assert patient.cell_phone is not None
+        checked = outbound_sms.check(practice_id, patient.cell_phone, purpose=outbound_sms.Purpose.STAFF_REPLY)
+        if not isinstance(checked, outbound_sms.Permit):
+            raise _opted_out("This patient opted out of texts (STOP): only internal notes are possible.")
+        permit = checked
     now = (clock or get_clock()).now()
     message = NewMessage(
         practice_id,
@@ -122,27 +131,38 @@ def reply(
     item = message_item(message, now)
     item.author_id = _staff(caller)
     item.internal = internal or None
-    if not internal:
-        practice = practices_store.get_practice(practice_id)
-        assert patient.cell_phone is not None
-        # Sent before the record is written: a failing SMS provider leaves nothing half-written (R-REL-2).
-        (sms or get_sms_sender()).send(patient.cell_phone, body, sender=practice.textable_number if practice else None)
+    # Sent before the record is written: a failing SMS provider leaves nothing half-written (R-REL-2).
+    if permit is not None and not outbound_sms.deliver(permit, body, clock=clock, sms=sms).sent:
+        # R-SMS-3: the provider refused (the number opted out with the carrier): a failed delivery, not a 500.
+        raise _opted_out("The reply was not delivered: the carrier reports this number opted out of texts.")
     for attempt in range(_ATTEMPTS):
         current = conversation if attempt == 0 else _require(practice_id, conversation_id, consistent=True)
         actions: list[Any] = [ConversationItem.last_message_at.set(max(filter(None, (current.last_message_at, now))))]
         if not internal:
             actions.append(ConversationItem.last_practice_message_at.set(now))
+            actions += waits.end_wait_actions()  # R-HOURS-3: a staff reply (not a note) ends the wait
         try:
             with transaction() as tx:
                 tx.save(item, condition=store.MessageItem.pk.does_not_exist())
                 tx.update(store.conversation_ref(current), actions=actions)
                 tx.save(audit_item(practice_id, patient.patient_id, actor_of(caller), "conversation.reply", now))
+                if not internal:
+                    tx.delete(waits.overdue_key_item(practice_id, conversation_id))
+                    # R-HOURS-4: the oldest unread reply is reminded from 24 hours on (kept if one is pending).
+                    unread, unread_actions = waits.unread_after_reply(
+                        practice_id, conversation_id, patient.patient_id, now, unread_replies.first_due(now)
+                    )
+                    tx.update(unread, actions=unread_actions)
         except TransactWriteError as error:
             if "ConditionalCheckFailed" in cancellation_codes(error):
                 continue
             raise
         return message, now
     raise Conflict("The conversation is busy; try again.", code="concurrent_update")
+
+
+def _opted_out(text: str) -> Conflict:
+    return Conflict(text, code="patient_opted_out")
 
 
 def assign(

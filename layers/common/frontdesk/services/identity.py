@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from frontdesk.adapters.clock import Clock, get_clock
-from frontdesk.adapters.sms import SmsSender, get_sms_sender
+from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
 from frontdesk.domain import dob as rules
 from frontdesk.domain.patients import Patient, parse_dob
@@ -97,7 +97,17 @@ def change_dob(
         practice = get_practice(practice_id)
         name = practice.name if practice else "Your practice"
         body = f"{name}: your date of birth is confirmed. You can continue in the app."
-        (sms or get_sms_sender()).send(patient.cell_phone, body, sender=practice.textable_number if practice else None)
+        from frontdesk.services.outbound_sms import Purpose, send_sms
+
+        send_sms(
+            practice_id,
+            patient.cell_phone,
+            body,
+            purpose=Purpose.DOB_CONFIRMED,
+            practice=practice,
+            clock=clock,
+            sms=sms,
+        )
     return change.patient
 
 

@@ -18,15 +18,20 @@ from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.events import EventPublisher
 from frontdesk.domain import reasons as reason_rules
 from frontdesk.domain.dob import conversation_block
+from frontdesk.domain.office_hours import OfficeHours
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.phones import normalize_phone
+from frontdesk.domain.sms_keywords import keyword_of
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.ids import new_id
+from frontdesk.services import after_hours, sms_consent
 from frontdesk.services.messages import NewMessage, announce, message_item
 from frontdesk.store import conversations as conversations_store
+from frontdesk.store import office_hours as office_hours_store
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
+from frontdesk.store import waits
 from frontdesk.store.base import cancellation_codes, transaction
 from frontdesk.store.conversations import Conversation, ConversationItem, Message
 from frontdesk.store.patients import PhoneIndexItem
@@ -38,6 +43,9 @@ UNKNOWN_FIRST_NAME = "Unknown"
 UNKNOWN_LAST_NAME = "Caller"
 UNKNOWN_DOB = date(1900, 1, 1)
 INTAKE_ACTOR = "system:intake"
+# R-SMS-1: provider message ids are unique per provider, not per channel (one id as SMS and as voicemail is one
+# message). The signed webhooks are one provider; AWS End User Messaging (through SNS) is another.
+WEBHOOK_PROVIDER = "webhook"
 _ATTEMPTS = 8
 _INBOUND_ATTEMPTS = 16  # many messages at once into one conversation (R-REL-2): lost races back off and retry
 
@@ -124,7 +132,8 @@ def receive_patient_message(
         raise ValidationFailed("The message is empty.", field="body")
     for attempt in range(_INBOUND_ATTEMPTS):
         conversation = _require_conversation(practice_id, patient.conversation_id, consistent=True)
-        config = routing_store.get_config(practice_id)
+        # The routing config and the office hours in one BatchGetItem (A53): no extra request while open.
+        config, hours = office_hours_store.config_and_hours(practice_id)
         try:
             choice = reason_rules.choose_reason(
                 _prompt_inputs(conversation, config), reason, conversation.last_patient_reason, now
@@ -147,13 +156,18 @@ def receive_patient_message(
             extra={"reason_source": choice.source},
         )
         answer = {"message_id": message.message_id, "reason": choice.reason}
-        stored = _store_inbound(message, conversation, now, scope, key, answer, activity=_cell_activity(patient))
+        stored = _store_inbound(
+            message, conversation, now, scope, key, answer, activity=_cell_activity(patient), hours=hours
+        )
         if stored is None:
             _back_off(attempt)
             continue  # the conversation changed under us: read it again
         if stored is not answer:
             return stored
         announce(message, now, publisher)
+        # R-HOURS-2: app and messenger patients get the after-hours reply in the app only.
+        inbound = after_hours.Inbound(practice_id, conversation.conversation_id, patient_id, channel, None)
+        after_hours.reply_if_closed(inbound, hours, now)
         return answer
     raise Conflict("The conversation is busy; try again.", code="concurrent_update")
 
@@ -172,6 +186,7 @@ def mark_read(practice_id: str, patient_id: str, clock: Clock | None = None) -> 
             if error.cause_response_code == "ConditionalCheckFailedException":
                 continue
             raise
+        waits.clear_unread(practice_id, conversation.conversation_id, read_at=now)  # R-HOURS-4: reading stops it
         return
     raise Conflict("The conversation is busy; try again.", code="concurrent_update")
 
@@ -185,12 +200,26 @@ def receive_sms(
     body: str,
     provider_message_id: str,
     *,
+    provider: str = WEBHOOK_PROVIDER,
+    sent_at: datetime | None = None,
     clock: Clock | None = None,
     publisher: EventPublisher | None = None,
 ) -> dict[str, Any]:
-    """POST /webhooks/sms. R-ROUTE-6: an SMS removes the conversation's reason."""
+    """POST /webhooks/sms and AWS two-way SMS (R-SMS-1). R-ROUTE-6: an SMS removes the conversation's reason.
+    R-SMS-2: a text that is only a keyword (STOP, START, HELP...) is answered, never routed."""
     return _receive_from_provider(
-        "sms", to, sender, body, provider_message_id, "cell", None, {}, clock=clock, publisher=publisher
+        "sms",
+        to,
+        sender,
+        body,
+        provider_message_id,
+        "cell",
+        None,
+        {},
+        clock=clock,
+        publisher=publisher,
+        provider=provider,
+        sent_at=sent_at,
     )
 
 
@@ -237,16 +266,25 @@ def _receive_from_provider(
     *,
     clock: Clock | None,
     publisher: EventPublisher | None,
+    provider: str = WEBHOOK_PROVIDER,
+    sent_at: datetime | None = None,
 ) -> dict[str, Any]:
     now = (clock or get_clock()).now()
     practice_id = practice_for_to(to)
-    scope = f"provider-{channel}"
+    scope = f"provider-{provider}"  # R-SMS-1: per provider, not per channel
     first = routing_store.get_idempotent_answer(practice_id, scope, provider_message_id, now)
     if first is not None:
         return first  # R-REL-1: a replayed webhook is answered like the first; nothing is written twice
-    practice = practices_store.get_practice(practice_id)
+    practice, hours = office_hours_store.practice_and_hours(practice_id)  # one BatchGetItem (A53)
     country = practice.country if practice else "US"
     from_e164 = normalize_phone(sender, country, field="from")
+    keyword = keyword_of(body) if channel == "sms" and practice is not None else None
+    if keyword is not None and practice is not None:  # R-SMS-2: before identification, so no profile is created
+        answered = sms_consent.answer_keyword(
+            practice, from_e164, keyword, scope, provider_message_id, now, sent_at=sent_at, publisher=publisher
+        )
+        if answered is not None:
+            return answered  # otherwise a "Yes" from a number that never opted out: a message for staff
     reason, source = None, f"cleared_by_{channel}"  # R-ROUTE-6
     if extension:
         mapping = routing_store.get_extension(practice_id, extension)
@@ -270,7 +308,14 @@ def _receive_from_provider(
         )
         answer = {"message_id": message.message_id, "conversation_id": conversation.conversation_id}
         stored = _store_inbound(
-            message, conversation, now, scope, provider_message_id, answer, activity=(from_e164, patient.patient_id)
+            message,
+            conversation,
+            now,
+            scope,
+            provider_message_id,
+            answer,
+            activity=(from_e164, patient.patient_id),
+            hours=hours,
         )
         if stored is None:
             _back_off(attempt)
@@ -278,6 +323,10 @@ def _receive_from_provider(
         if stored is not answer:
             return stored
         announce(message, now, publisher)
+        # R-HOURS-2: SMS senders and voicemail callers from a cell phone also get the reply by SMS.
+        reply_to = from_e164 if channel == "sms" or line_type == "cell" else None
+        inbound = after_hours.Inbound(practice_id, conversation.conversation_id, patient.patient_id, channel, reply_to)
+        after_hours.reply_if_closed(inbound, hours, now, practice)
         return answer
     raise Conflict("The conversation is busy; try again.", code="concurrent_update")
 
@@ -342,12 +391,19 @@ def _store_inbound(
     answer: dict[str, Any],
     *,
     activity: tuple[str, str] | None,
+    hours: OfficeHours,
 ) -> dict[str, Any] | None:
-    """A20: idempotency record + message + conversation update in one transaction.
+    """A20: idempotency record + message + conversation update in one transaction. R-HOURS-3: the first unanswered
+    message starts the conversation's response wait (due after the target in office minutes); R-HOURS-4: a patient
+    message ends the unread-reply reminders (the patient answered, so the reply reached them).
 
     Returns `answer` when stored, the first answer when the idempotency key was already used, None on a lost
     optimistic-lock race on the conversation (the caller reads it again)."""
     record = routing_store.idempotency_item(message.practice_id, scope, key, answer, now)
+    due = None
+    if conversation.waiting_since is None and hours.response_target_minutes > 0:
+        due = hours.add_office_minutes(now, hours.response_target_minutes)
+    wait_actions = waits.start_wait_actions(conversation, now, due)
     try:
         with transaction() as tx:
             tx.save(record, condition=IdempotencyItem.pk.does_not_exist() | (IdempotencyItem.expires_ttl < now))
@@ -359,6 +415,7 @@ def _store_inbound(
                     ConversationItem.last_patient_reason.set(message.reason)
                     if message.reason
                     else ConversationItem.last_patient_reason.remove(),
+                    *wait_actions,
                 ],
             )
             if activity is not None:
@@ -376,11 +433,20 @@ def _store_inbound(
             if first is not None:
                 return first
         if len(codes) > 3 and codes[3] == "ConditionalCheckFailed":
-            return _store_inbound(message, conversation, now, scope, key, answer, activity=None)
+            return _store_inbound(message, conversation, now, scope, key, answer, activity=None, hours=hours)
         if "ConditionalCheckFailed" in codes:
             return None
         raise
+    if _unread_reply_possible(conversation):
+        # R-HOURS-4: the patient answered, so the reply reached them. Its own request, after the commit and only
+        # when a reply may be unread: the message's transaction keeps its items (and its contention) unchanged.
+        waits.clear_unread(message.practice_id, message.conversation_id, read_at=now)
     return answer
+
+
+def _unread_reply_possible(conversation: Conversation) -> bool:
+    replied, read = conversation.last_practice_message_at, conversation.patient_read_at
+    return replied is not None and (read is None or read < replied)
 
 
 def _require_conversation(practice_id: str, conversation_id: str, *, consistent: bool = False) -> Conversation:

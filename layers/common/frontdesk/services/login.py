@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from frontdesk import secrets
 from frontdesk.adapters.clock import Clock, get_clock
-from frontdesk.adapters.sms import SmsSender, get_sms_sender
+from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal, issue_token
 from frontdesk.domain.dob import verification_required
 from frontdesk.domain.login import (
@@ -22,6 +22,8 @@ from frontdesk.domain.login import (
 )
 from frontdesk.domain.phones import normalize_phone
 from frontdesk.errors import TooManyAttempts, ValidationFailed
+from frontdesk.services import outbound_sms
+from frontdesk.services.outbound_sms import Purpose, sms_opted_out
 from frontdesk.settings import get_settings
 from frontdesk.store import identity
 from frontdesk.store import patients as patient_store
@@ -70,13 +72,18 @@ def _request_code(practice_id: str, raw_phone: str, clock: Clock | None, sms: Sm
     if practice is None:
         return
     now = (clock or get_clock()).now()
+    # R-SMS-3: the register is read for every number, known or not, so the 409 tells nothing about accounts.
+    permit = outbound_sms.check(practice_id, e164, purpose=Purpose.LOGIN_CODE, practice=practice, clock=clock)
+    if not isinstance(permit, outbound_sms.Permit):
+        raise sms_opted_out(practice)
     # Several profiles may share a phone: the most recently active one (domain.login.pick_login_patient).
     patient_id = pick_login_patient(patient_store.patient_ids_by_phone(practice_id, e164))
     code, salt = new_code(), new_salt()
     issued = identity.put_login_code(practice_id, e164, patient_id, hash_code(code, salt), salt, now)
     if issued and patient_id is not None:
         body = f"{practice.name}: your login code is {code}. It expires in 10 minutes."
-        (sms or get_sms_sender()).send(e164, body, sender=practice.textable_number, code=code)
+        if not outbound_sms.deliver(permit, body, code=code, clock=clock, sms=sms).sent:
+            raise sms_opted_out(practice)  # the provider itself refused: the number is in the register now
 
 
 def verify_code(practice_id: str, raw_phone: str, code: str, clock: Clock | None = None) -> LoginResult:

@@ -11,12 +11,14 @@ A failure anywhere before 3 leaves both profiles usable; calling merge again com
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.auth import Principal
 from frontdesk.domain import merge as rules
 from frontdesk.domain.patients import Patient
 from frontdesk.errors import Conflict, NotFound, ValidationFailed
+from frontdesk.services import sms_consent
 from frontdesk.services.identity import concurrent_change, require_patient
 from frontdesk.services.messages import NewMessage, announce, message_item
 from frontdesk.services.patients import actor_of
@@ -30,7 +32,7 @@ def merge_profiles(
     target = require_patient(practice_id, target_id)
     source = identity.load_patient(practice_id, source_id)
     if source is not None and source.merged_into == target_id:
-        _after_finalize(practice_id, source, target)  # a retry of a merge that completed: finish the clean-up
+        _after_finalize(practice_id, source, target, now)  # a retry of a merge that completed: finish the clean-up
         return target
     if source is None or source.merged_into:
         raise NotFound("No such source patient.")
@@ -70,7 +72,7 @@ def merge_profiles(
             actor,
             now,
         )
-    _after_finalize(practice_id, source, target)
+    _after_finalize(practice_id, source, target, now)
     announce(message, now)
     return replace(plan.target, version=target.version + 1)  # what finalize_merge wrote: no read-back
 
@@ -86,8 +88,10 @@ def _check(target: Patient, source: Patient, role: str) -> None:
         ) from None
 
 
-def _after_finalize(practice_id: str, source: Patient, target: Patient) -> None:
-    """Idempotent clean-up once the source is merged: messages that reached it meanwhile, and every inbox
-    listing of its conversation."""
+def _after_finalize(practice_id: str, source: Patient, target: Patient, now: datetime) -> None:
+    """Idempotent clean-up once the source is merged: messages that reached it meanwhile, every inbox listing
+    of its conversation, and R-SMS-2's opt-out carried to the kept cell phone."""
     identity.copy_messages(practice_id, source.conversation_id, target.conversation_id)
     identity.remove_listings(practice_id, source.conversation_id)
+    kept_cell = target.cell_phone or source.cell_phone  # domain.merge.plan_merge's choice
+    sms_consent.carry_opt_out(practice_id, kept_cell, [source.cell_phone, target.cell_phone], now)

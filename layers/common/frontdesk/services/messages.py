@@ -29,6 +29,9 @@ SYSTEM_KINDS = frozenset(
         "dob_verification_failed",
         "profiles_merged",
         "staff_deactivated",
+        "after_hours_reply",  # R-HOURS-2
+        "response_overdue",  # R-HOURS-3
+        "patient_not_reading",  # R-HOURS-4
     }
 )
 

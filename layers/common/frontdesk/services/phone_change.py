@@ -6,7 +6,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from frontdesk.adapters.clock import Clock, get_clock, iso
-from frontdesk.adapters.sms import SmsSender, get_sms_sender
+from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
 from frontdesk.domain import phone_change as machine
 from frontdesk.domain.login import hash_code, new_code, new_salt, well_formed_code
@@ -15,13 +15,16 @@ from frontdesk.domain.phone_change import PhoneRequest, Refused
 from frontdesk.domain.phones import mask_phone, normalize_phone
 from frontdesk.errors import Conflict, Expired, NotFound, TooManyAttempts, ValidationFailed
 from frontdesk.ids import new_id
+from frontdesk.services import outbound_sms
 from frontdesk.services.identity import concurrent_change, require_patient
 from frontdesk.services.messages import NewMessage, announce, message_item
+from frontdesk.services.outbound_sms import Purpose, sms_opted_out
 from frontdesk.services.patients import actor_of
 from frontdesk.services.practices import require_practice
 from frontdesk.store import identity
 from frontdesk.store import patients as patient_store
 from frontdesk.store.identity import PatientChange, StaleWrite
+from frontdesk.store.office_hours import practice_timezone
 from frontdesk.store.practices import Practice, get_practice
 
 
@@ -73,6 +76,10 @@ def request_change(
             identity.apply_patient_change(change)
         return PhoneChangeResult("updated", patient=after)
     # R-PHONE-2: a verified patient controls their account: ask them, with a code to the new number.
+    # R-SMS-3: refused before anything is written when the new number opted out.
+    permit = outbound_sms.check(practice_id, e164, purpose=Purpose.PHONE_CHANGE_CODE, practice=practice, clock=clock)
+    if not isinstance(permit, outbound_sms.Permit):
+        raise sms_opted_out(practice)
     older = [r for r in identity.requests_of(practice_id, patient_id) if r.status == "pending"]
     code, salt = new_code(), new_salt()
     request = PhoneRequest(
@@ -101,7 +108,9 @@ def request_change(
         )
     announce(message, now)
     text = f"{practice.name}: your code to confirm this number for your account is {code}. It is valid for 3 days."
-    (sms or get_sms_sender()).send(e164, text, sender=practice.textable_number, code=code)
+    # A provider refusal here leaves the request pending without a code; the register now has the number, so the
+    # next request is refused up front (409 sms_opted_out).
+    outbound_sms.deliver(permit, text, code=code, clock=clock, sms=sms)
     return PhoneChangeResult("pending_confirmation", request=request)
 
 
@@ -186,7 +195,15 @@ def confirm(
         practice = get_practice(practice_id)
         name = practice.name if practice else "Your practice"
         body = f"{name}: the cell phone number on your account was changed. Not you? Call the practice."
-        (sms or get_sms_sender()).send(patient.cell_phone, body, sender=practice.textable_number if practice else None)
+        outbound_sms.send_sms(
+            practice_id,
+            patient.cell_phone,
+            body,
+            purpose=Purpose.PHONE_CHANGE_NOTICE,
+            practice=practice,
+            clock=clock,
+            sms=sms,
+        )
     return after
 
 
@@ -251,12 +268,23 @@ def expire_due(clock: Clock | None = None) -> dict[str, int]:
 
 
 def remind_pending(clock: Clock | None = None, sms: SmsSender | None = None) -> dict[str, int]:
-    """R-PHONE-6: one SMS, to the number on file, when less than 24 hours of a pending request remain."""
+    """R-PHONE-6: one SMS, to the number on file, when less than 24 hours of a pending request remain.
+
+    R-SMS-4: outside 08:00-21:00 of the practice's time zone the reminder is not claimed, so it stays due and the
+    first run inside the next window sends it (claimed once: runs that overlap send one). R-SMS-3: a reminder to an
+    opted-out number is claimed but skipped, and the skip is in the patient's audit trail."""
     now = (clock or get_clock()).now()
-    reminded = 0
+    reminded = deferred = skipped = 0
     practices: dict[str, Practice | None] = {}  # one read per practice per run, not one per reminder
+    zones: dict[str, str] = {}  # one time-zone read per practice per run
     for request in identity.requests_expiring_before(now, now + machine.REMIND_WHEN_LESS_THAN):
         if not machine.needs_reminder(request, now) or not request.old_phone:
+            continue
+        if request.practice_id not in zones:
+            zones[request.practice_id] = practice_timezone(request.practice_id)
+        zone = zones[request.practice_id]
+        if outbound_sms.may_send_automated(request.practice_id, now, zone) is not None:
+            deferred += 1
             continue
         if not identity.mark_reminded(request):
             continue
@@ -266,6 +294,25 @@ def remind_pending(clock: Clock | None = None, sms: SmsSender | None = None) -> 
         name = practice.name if practice else "Your practice"
         until = iso(request.expires_at)
         body = f"{name}: please confirm or decline the change of your phone number in the app before {until}."
-        (sms or get_sms_sender()).send(request.old_phone, body, sender=practice.textable_number if practice else None)
-        reminded += 1
-    return {"reminded": reminded}
+        result = outbound_sms.send_sms(
+            request.practice_id,
+            request.old_phone,
+            body,
+            purpose=Purpose.PHONE_CHANGE_REMINDER,
+            practice=practice,
+            clock=clock,
+            sms=sms,
+            timezone=zone,
+        )
+        if result.sent:
+            reminded += 1
+        else:
+            skipped += 1
+            patient_store.record_audit(
+                request.practice_id,
+                request.patient_id,
+                outbound_sms.SMS_ACTOR,
+                "sms.phone_change_reminder.skipped_opted_out",
+                now,
+            )
+    return {"reminded": reminded, "deferred": deferred, "skipped_opted_out": skipped}

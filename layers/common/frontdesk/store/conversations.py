@@ -38,6 +38,10 @@ class ConversationItem(TableItem, discriminator="Conversation"):
     # The inbox listings ("unassigned", "inbox#i", "staff#s") that currently list this conversation, so moving or
     # closing it removes exactly those (no query over inboxes).
     listed_in = ListAttribute(of=UnicodeAttribute, null=True)
+    # R-HOURS-3: the oldest unanswered patient message's time, and when that wait was escalated. While a wait is
+    # not escalated yet the item sits in the sparse gsi3 partition WAIT#DUE, sorted by when it becomes overdue.
+    waiting_since = UTCDateTimeAttribute(null=True)
+    overdue_since = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -86,6 +90,8 @@ class Conversation:
     listed_in: tuple[str, ...]
     created_at: datetime
     version: int
+    waiting_since: datetime | None = None
+    overdue_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,8 @@ def to_conversation(item: ConversationItem) -> Conversation:
         listed_in=tuple(str(v) for v in item.listed_in or ()),
         created_at=item.created_at,
         version=int(item.version or 0),
+        waiting_since=item.waiting_since,
+        overdue_since=item.overdue_since,
     )
 
 

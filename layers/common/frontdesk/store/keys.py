@@ -85,3 +85,10 @@ def staff_email_pk(email: str) -> str:
 
 
 PENDING_PHONE_CHANGES = "PHONEREQ#PENDING"
+# Sparse gsi3 partitions of the R-HOURS jobs (docs/data-model.md A32, A34): only what waits is in them.
+RESPONSE_WAITS = "WAIT#DUE"  # conversations waiting for a staff reply, by the instant the wait becomes overdue
+UNREAD_REPLIES = "UNREAD#DUE"  # staff replies not read yet, by the instant their next reminder is due
+
+
+def overdue_pk(practice_id: str) -> str:
+    return f"PRACTICE#{practice_id}#OVERDUE"
