@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import secret_value
 from tests.support import invoke_route, sign, unique_phone
 
 pytestmark = pytest.mark.integration
@@ -81,7 +82,7 @@ def test_r_api_1_a_deep_webhook_body_checks_the_signature_first_then_is_a_400(wo
     unsigned = invoke_route("POST", path, raw, headers={"x-frontdesk-signature": "sha256=00"})
     assert unsigned.status == 401, unsigned
     # Given the same body signed, Then it is a 400 naming the nesting, never a 500
-    signed = invoke_route("POST", path, raw, headers={"x-frontdesk-signature": sign(raw, os.environ["WEBHOOK_SECRET"])})
+    signed = invoke_route("POST", path, raw, headers={"x-frontdesk-signature": sign(raw, secret_value("webhook"))})
     assert signed.status == 400, signed
     assert signed.error_code == "validation_error" and "nested" in signed.body["error"]["message"]
 
@@ -137,6 +138,6 @@ def test_r_api_1_a_4000_character_cjk_message_is_accepted(world: dict[str, Any])
         "POST",
         "/webhooks/sms",
         raw.encode(),
-        headers={"x-frontdesk-signature": sign(raw.encode(), os.environ["WEBHOOK_SECRET"])},
+        headers={"x-frontdesk-signature": sign(raw.encode(), secret_value("webhook"))},
     )
     assert signed.status == 200, signed

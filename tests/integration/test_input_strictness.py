@@ -5,11 +5,11 @@ https-only recordings, the reserved location id `unknown`; two staff with one em
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import pytest
 
+from tests.conftest import secret_value
 from tests.support import invoke_route, sign, unique_email, unique_phone
 
 pytestmark = pytest.mark.integration
@@ -104,7 +104,7 @@ def test_r_api_1_control_characters_are_refused_in_names_and_bodies(world: dict[
     message = {"body": f"hello{char}", "client_message_id": "c-ctl"}
     assert _field(invoke_route("POST", "/patient/conversation/messages", message, world["patient"])) == "body"
     raw = json.dumps({"provider_message_id": "ctl", "to": world["number"], "from": unique_phone(), "body": f"a{char}"})
-    headers = {"x-frontdesk-signature": sign(raw.encode(), os.environ["WEBHOOK_SECRET"])}
+    headers = {"x-frontdesk-signature": sign(raw.encode(), secret_value("webhook"))}
     assert _field(invoke_route("POST", "/webhooks/sms", raw.encode(), headers=headers)) == "body"
 
 
@@ -142,7 +142,7 @@ def test_r_api_1_recording_url_is_https_only(world: dict[str, Any], url: str) ->
         "line_type": "cell",
     }
     raw = json.dumps(body).encode()
-    headers = {"x-frontdesk-signature": sign(raw, os.environ["WEBHOOK_SECRET"])}
+    headers = {"x-frontdesk-signature": sign(raw, secret_value("webhook"))}
     assert _field(invoke_route("POST", "/webhooks/voicemail", raw, headers=headers)) == "recording_url"
 
 
@@ -155,7 +155,7 @@ def test_r_api_1_an_https_recording_url_is_accepted(world: dict[str, Any]) -> No
         "line_type": "cell",
     }
     raw = json.dumps(body).encode()
-    headers = {"x-frontdesk-signature": sign(raw, os.environ["WEBHOOK_SECRET"])}
+    headers = {"x-frontdesk-signature": sign(raw, secret_value("webhook"))}
     reply = invoke_route("POST", "/webhooks/voicemail", raw, headers=headers)
     assert reply.status == 200, reply
 

@@ -9,13 +9,13 @@ never a bare index, never missing. Through the real handlers, in process, on Dyn
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
 import pytest
 
 from infra.openapi import OUTPUT
+from tests.conftest import secret_value
 from tests.support import invoke_route, sign
 
 pytestmark = pytest.mark.integration
@@ -84,7 +84,7 @@ def test_r_api_1_a_wrong_value_is_a_400_naming_its_field(
     concrete = re.sub(r"\{extension\}", "5", re.sub(r"\{(?!extension)\w+\}", "x0000", path))
     headers = {}
     if path.startswith("/webhooks/"):
-        headers["x-frontdesk-signature"] = sign(raw, os.environ["WEBHOOK_SECRET"])
+        headers["x-frontdesk-signature"] = sign(raw, secret_value("webhook"))
     # When it is sent with a role the route allows
     reply = invoke_route(method, concrete, raw, CLAIMS[role] if role else None, headers=headers)
     # Then it is a 400 whose field is that property (for a list: its first item), never a bare index or nothing

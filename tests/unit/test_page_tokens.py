@@ -69,7 +69,19 @@ def test_r_api_2_a_token_expires_after_24_hours() -> None:
 
 def test_r_api_2_a_token_made_under_another_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     token = str(encode_token(KEY, SCOPE))
-    monkeypatch.setattr(page_tokens, "_secret", lambda: "another-secret")
+    monkeypatch.setattr(page_tokens, "_secrets_for_reading", lambda: ["another-secret"])
+    _refused(token)
+
+
+def test_r_api_2_a_token_made_before_a_rotation_of_the_key_still_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a token issued under the key of the moment
+    monkeypatch.setattr(page_tokens, "_secret", lambda: "key-before")
+    token = str(encode_token(KEY, SCOPE))
+    # When the key is rotated (Secrets Manager keeps the previous version as AWSPREVIOUS)
+    monkeypatch.setattr(page_tokens, "_secrets_for_reading", lambda: ["key-after", "key-before"])
+    # Then the token in flight still reads, and one made under neither key does not
+    assert decode_token(token, SCOPE) == KEY
+    monkeypatch.setattr(page_tokens, "_secrets_for_reading", lambda: ["key-after", "key-other"])
     _refused(token)
 
 
