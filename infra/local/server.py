@@ -295,7 +295,7 @@ def _http_result(result: Any) -> tuple[int, dict[str, str], bytes]:
 def _json(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # a 1,000-deep body must not make the control surface a 500 either
         return {}
     return value if isinstance(value, dict) else {}
 

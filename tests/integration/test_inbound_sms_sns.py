@@ -14,6 +14,7 @@ from frontdesk.store import keys
 from frontdesk.store.conversations import MessageItem
 from infra.local.functions import invoke
 from infra.template import load_template, wiring
+from tests.conftest import secret_value
 from tests.support import invoke_route, unique_phone
 
 pytestmark = pytest.mark.integration
@@ -95,7 +96,7 @@ def test_r_sms_1_ids_are_per_provider_a_webhook_id_equal_to_an_inbound_id_is_ano
     invoke(_intake(), _event(world["phone"], world["number"], "first", "same"))
     # When the signed webhook (another provider) delivers a message with provider_message_id "same"
     raw = json.dumps({"provider_message_id": "same", "from": world["phone"], "to": world["number"], "body": "second"})
-    headers = {"x-frontdesk-signature": sign(raw.encode(), "test-webhook-secret")}
+    headers = {"x-frontdesk-signature": sign(raw.encode(), secret_value("webhook"))}
     assert invoke_route("POST", "/webhooks/sms", raw.encode(), headers=headers).status == 200
     # Then both are stored
     assert sorted(m.body for m in _patient_messages(world)) == ["first", "second"]

@@ -52,3 +52,11 @@ def test_every_api_md_route_is_declared_once_in_the_template() -> None:
         "GET /openapi.json",
         "POST /integrations/token",  # OAuth 2.0 client credentials: the client authenticates itself (R-AUTH-4)
     }
+
+
+def test_r_api_1_the_runners_control_surface_reads_a_deeply_nested_body_as_no_body() -> None:
+    # Given a /_local/ request body nested 5,000 levels deep  Then it is read as an empty body, never a 500
+    from infra.local.server import _json
+
+    assert _json(b"[" * 5000 + b"]" * 5000) == {}
+    assert _json(b'{"a": ' * 5000 + b"1" + b"}" * 5000) == {}
