@@ -89,13 +89,14 @@ def test_r_sms_1_an_sns_notification_is_stored_like_a_webhook_sms_and_once(world
 def test_r_sms_1_ids_are_per_provider_a_webhook_id_equal_to_an_inbound_id_is_another_message(
     world: dict[str, Any],
 ) -> None:
+    from tests.conftest import secret_value
     from tests.support import sign
 
     # Given an SMS through SNS with inboundMessageId "same"
     invoke(_intake(), _event(world["phone"], world["number"], "first", "same"))
     # When the signed webhook (another provider) delivers a message with provider_message_id "same"
     raw = json.dumps({"provider_message_id": "same", "from": world["phone"], "to": world["number"], "body": "second"})
-    headers = {"x-frontdesk-signature": sign(raw.encode(), "test-webhook-secret")}
+    headers = {"x-frontdesk-signature": sign(raw.encode(), secret_value("webhook"))}
     assert invoke_route("POST", "/webhooks/sms", raw.encode(), headers=headers).status == 200
     # Then both are stored
     assert sorted(m.body for m in _patient_messages(world)) == ["first", "second"]
