@@ -9,18 +9,56 @@ so an event delivered twice routes once (R-REL-1).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
 from frontdesk.adapters.clock import Clock, get_clock, iso
+from frontdesk.domain.patients import Patient
 from frontdesk.domain.routing import Decision, Holder, RoutingInput, decide
 from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import message_path
 from frontdesk.store import routing as routing_store
+from frontdesk.store.conversations import Conversation
+from frontdesk.store.message_path import RoutingInputs
+from frontdesk.store.routing import Appointment
 
 logger = Logger(child=True)
 _ATTEMPTS = 16  # many messages of one conversation routed at once (R-REL-2)
+
+
+class RoutingStore(Protocol):
+    """What routing needs from the store (A21, A28); DynamoDB below, an in-memory fake in the unit tests."""
+
+    def read_for_routing(
+        self, practice_id: str, conversation_id: str, message_sk: str, patient_id: str
+    ) -> RoutingInputs: ...
+
+    def next_appointment(self, practice_id: str, patient_id: str, now: datetime) -> Appointment | None: ...
+
+    def commit_decision(
+        self,
+        conversation: Conversation,
+        message_sk: str,
+        message_id: str,
+        message_at: datetime,
+        decision: Decision,
+        explanation: dict[str, Any],
+        notification_type: str,
+        relocated: Patient | None = None,
+    ) -> bool: ...
+
+
+class DynamoRoutingStore:
+    """The table: one BatchGetItem, one Query, one transaction (store/message_path.py, store/routing.py)."""
+
+    read_for_routing = staticmethod(message_path.read_for_routing)
+    next_appointment = staticmethod(routing_store.next_appointment)
+    commit_decision = staticmethod(message_path.commit_decision)
+
+
+_DYNAMO = DynamoRoutingStore()
 
 
 def _exhausted() -> Exception:
@@ -35,14 +73,15 @@ class Routed:
 
 
 @retry_on_stale(_ATTEMPTS, exhausted=_exhausted)
-def route_message(detail: dict[str, Any], clock: Clock | None = None) -> Routed:
+def route_message(detail: dict[str, Any], clock: Clock | None = None, store: RoutingStore | None = None) -> Routed:
     practice_id = str(detail["practice_id"])
     conversation_id = str(detail["conversation_id"])
     message_id = str(detail["message_id"])
     message_sk = str(detail["message_sk"])
     ids = {"practice_id": practice_id, "conversation_id": conversation_id, "message_id": message_id}
+    store = store or _DYNAMO
     now = (clock or get_clock()).now()
-    inputs = message_path.read_for_routing(practice_id, conversation_id, message_sk, str(detail["patient_id"]))
+    inputs = store.read_for_routing(practice_id, conversation_id, message_sk, str(detail["patient_id"]))
     conversation, message, config, patient = inputs.conversation, inputs.message, inputs.config, inputs.patient
     if message is None or conversation is None:
         # The message moved (a merge) or never committed: nothing to route.
@@ -58,7 +97,7 @@ def route_message(detail: dict[str, Any], clock: Clock | None = None) -> Routed:
     # R-ROUTE-7: the next upcoming non-cancelled appointment labels the conversation and sticks to the profile.
     location, location_source, relocated = None, "none", None
     if patient is not None:
-        appointment = routing_store.next_appointment(practice_id, patient.patient_id, now)
+        appointment = store.next_appointment(practice_id, patient.patient_id, now)
         if appointment is not None:
             location, location_source = appointment.location_id, "upcoming_appointment"
             if appointment.location_id != patient.location:
@@ -82,7 +121,7 @@ def route_message(detail: dict[str, Any], clock: Clock | None = None) -> Routed:
     explanation = {**decision.explanation, "routed_at": iso(now)}
     notification_type = "system_message" if message.sender == "system" else "new_message"
     # Stale (the conversation or the profile changed since the read): retry_on_stale reads again.
-    written = message_path.commit_decision(
+    written = store.commit_decision(
         conversation,
         message_sk,
         message.message_id,
