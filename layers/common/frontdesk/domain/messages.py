@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from frontdesk.ids import new_id
@@ -23,3 +24,11 @@ class NewMessage:
     message_id: str = field(default_factory=new_id)
     author_id: str | None = None  # staff replies and notes
     internal: bool = False  # a staff note, never shown to the patient
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A message and the moment it is appended (its place in the conversation): what the store writes."""
+
+    message: NewMessage
+    at: datetime

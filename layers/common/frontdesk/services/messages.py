@@ -13,9 +13,9 @@ from frontdesk.adapters.clock import Clock, get_clock, iso
 from frontdesk.adapters.events import EventPublisher, get_publisher
 from frontdesk.domain.messages import NewMessage
 from frontdesk.store import message_path
-from frontdesk.store.conversations import message_item, message_sort_key
+from frontdesk.store.conversations import message_sort_key
 
-__all__ = ["NewMessage", "announce", "message_item", "message_received_detail", "post_system_message"]
+__all__ = ["NewMessage", "announce", "message_received_detail", "post_system_message"]
 
 INTAKE_SOURCE = "frontdesk.intake"
 MESSAGE_RECEIVED = "MessageReceived"
