@@ -10,9 +10,9 @@ import pytest
 
 from frontdesk.adapters.clock import get_clock
 from frontdesk.services import merge as merge_service
-from frontdesk.services.messages import NewMessage, message_item
+from frontdesk.services.messages import NewMessage
 from frontdesk.store import identity, keys
-from frontdesk.store.conversations import MessageItem
+from frontdesk.store.conversations import MessageItem, message_item
 from tests.support import invoke_route, unique_phone
 
 pytestmark = pytest.mark.integration

@@ -458,9 +458,9 @@ def _overdue_ids(world: World) -> list[str]:
 
 
 def _system_item(world: World) -> Any:
-    from frontdesk.services.messages import NewMessage, message_item
+    from frontdesk.domain.messages import NewMessage, Posted
 
     message = NewMessage(
         world.practice_id, world.patient["conversation_id"], world.patient["patient_id"], "system", "system", "x"
     )
-    return message_item(message, _at(*TUESDAY, 14))
+    return Posted(message, _at(*TUESDAY, 14))

@@ -133,11 +133,9 @@ def run_import(
         uploader = threading.Thread(target=upload, daemon=True)
         uploader.start()
     else:
-        import boto3
+        from frontdesk.adapters.objects import upload_file
 
-        s3 = boto3.client("s3")
-        s3.upload_file(str(path), bucket, key)
-        import_id = import_id_for(bucket, key, str(s3.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"'))
+        import_id = import_id_for(bucket, key, upload_file(str(path), bucket, key))
         uploader = None
     deadline = time.monotonic() + timeout_seconds
     job: dict[str, Any] = {}

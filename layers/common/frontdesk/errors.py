@@ -61,3 +61,8 @@ class Unavailable(ApiError):
     """503: a dependency failed after retries; nothing was half-written."""
 
     status, code = 503, "service_unavailable"
+
+
+class Stale(Exception):
+    """A lost optimistic-lock race: what a write was conditioned on changed since it was read. Only the store raises
+    it; services re-read and try again through `frontdesk.services.retry.retry_on_stale`. Never reaches a client."""

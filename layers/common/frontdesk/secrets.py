@@ -33,12 +33,11 @@ def _provider(stage: str) -> Any:
     """One provider (its own cache) per version stage: Powertools' cache key ignores VersionStage."""
     with _lock:
         if stage not in _providers:
-            import boto3
             from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-            settings = get_settings()
-            client = boto3.client("secretsmanager", region_name=settings.region, endpoint_url=settings.secrets_endpoint)
-            _providers[stage] = SecretsProvider(boto3_client=client)
+            from frontdesk.adapters.secret_store import secretsmanager_client
+
+            _providers[stage] = SecretsProvider(boto3_client=secretsmanager_client())
         return _providers[stage]
 
 

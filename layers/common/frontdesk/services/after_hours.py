@@ -9,9 +9,10 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
+from frontdesk.domain.messages import Posted
 from frontdesk.domain.office_hours import OfficeHours, closed_period_id
 from frontdesk.services import outbound_sms
-from frontdesk.services.messages import NewMessage, message_item
+from frontdesk.services.messages import NewMessage
 from frontdesk.store import waits
 from frontdesk.store.practices import Practice
 
@@ -48,7 +49,7 @@ def reply_if_closed(inbound: Inbound, hours: OfficeHours, now: datetime, practic
         inbound.practice_id,
         inbound.conversation_id,
         closed_period_id(period),
-        message_item(message, now),
+        Posted(message, now),
         now,
         waits.keep_for(period[1], now),
     )

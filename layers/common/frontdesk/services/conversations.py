@@ -3,11 +3,9 @@ R-CREATE-3, R-SEC-2)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from pynamodb.exceptions import TransactWriteError
 
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import SmsSender
@@ -15,20 +13,18 @@ from frontdesk.auth import Principal
 from frontdesk.domain.routing import UNASSIGNED, Holder, Settings, Subscriptions, matches_filters
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.services import outbound_sms, unread_replies
-from frontdesk.services.messages import NewMessage, message_item
+from frontdesk.services.messages import NewMessage
 from frontdesk.services.patients import actor_of
+from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import conversations as store
+from frontdesk.store import message_path
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
-from frontdesk.store import waits
-from frontdesk.store.base import cancellation_codes, transaction
-from frontdesk.store.conversations import Conversation, ConversationItem, Message
-from frontdesk.store.patients import audit_item
+from frontdesk.store.conversations import Conversation, Message
 from frontdesk.store.routing import Listing, Notification
 
 _ATTEMPTS = 8
-_STALE_IN_TX = 90
 
 
 @dataclass(frozen=True)
@@ -127,38 +123,23 @@ def reply(
         "staff",
         "app" if internal else "sms",
         body,
+        author_id=_staff(caller),
+        internal=internal,
     )
-    item = message_item(message, now)
-    item.author_id = _staff(caller)
-    item.internal = internal or None
     # Sent before the record is written: a failing SMS provider leaves nothing half-written (R-REL-2).
     if permit is not None and not outbound_sms.deliver(permit, body, clock=clock, sms=sms).sent:
         # R-SMS-3: the provider refused (the number opted out with the carrier): a failed delivery, not a 500.
         raise _opted_out("The reply was not delivered: the carrier reports this number opted out of texts.")
-    for attempt in range(_ATTEMPTS):
-        current = conversation if attempt == 0 else _require(practice_id, conversation_id, consistent=True)
-        actions: list[Any] = [ConversationItem.last_message_at.set(max(filter(None, (current.last_message_at, now))))]
-        if not internal:
-            actions.append(ConversationItem.last_practice_message_at.set(now))
-            actions += waits.end_wait_actions()  # R-HOURS-3: a staff reply (not a note) ends the wait
-        try:
-            with transaction() as tx:
-                tx.save(item, condition=store.MessageItem.pk.does_not_exist())
-                tx.update(store.conversation_ref(current), actions=actions)
-                tx.save(audit_item(practice_id, patient.patient_id, actor_of(caller), "conversation.reply", now))
-                if not internal:
-                    tx.delete(waits.overdue_key_item(practice_id, conversation_id))
-                    # R-HOURS-4: the oldest unread reply is reminded from 24 hours on (kept if one is pending).
-                    unread, unread_actions = waits.unread_after_reply(
-                        practice_id, conversation_id, patient.patient_id, now, unread_replies.first_due(now)
-                    )
-                    tx.update(unread, actions=unread_actions)
-        except TransactWriteError as error:
-            if "ConditionalCheckFailed" in cancellation_codes(error):
-                continue
-            raise
-        return message, now
-    raise Conflict("The conversation is busy; try again.", code="concurrent_update")
+    unread_due = unread_replies.first_due(now)  # R-HOURS-4: the oldest unread reply is reminded from 24 hours on
+    first_read = [conversation]  # the first attempt writes at the version already read; a retry reads again
+
+    @retry_on_stale(_ATTEMPTS)
+    def append() -> None:
+        current = first_read.pop() if first_read else _require(practice_id, conversation_id, consistent=True)
+        message_path.append_reply(message, current, now, actor=actor_of(caller), unread_due=unread_due)
+
+    append()
+    return message, now
 
 
 def _opted_out(text: str) -> Conflict:
@@ -203,60 +184,15 @@ def _move(
     action: str,
     clock: Clock | None,
 ) -> Conversation:
-    """Holder and listings change together: every listing the conversation had goes, the new holder's comes."""
+    """Holder and listings change together (store: message_path.move), at the version read; a lost race reads again."""
     now = (clock or get_clock()).now()
-    for _ in range(_ATTEMPTS):
+
+    @retry_on_stale(_ATTEMPTS)
+    def move() -> Conversation:
         current = _require(practice_id, conversation_id, consistent=True)
-        listings = [holder.listing()] if holder is not None else []
-        # Beyond what one transaction holds (very many routed recipients), stale listings go right after it commits.
-        stale = [name for name in current.listed_in if name not in listings]
-        try:
-            with transaction() as tx:
-                tx.update(
-                    store.conversation_ref(current),
-                    actions=[
-                        ConversationItem.status.set(status),
-                        _set_or_remove(ConversationItem.holder_type, holder.type if holder else None),
-                        _set_or_remove(ConversationItem.holder_id, holder.id if holder else None),
-                        ConversationItem.listed_in.set(listings),  # type: ignore[arg-type]
-                    ],
-                )
-                for name in stale[:_STALE_IN_TX]:
-                    tx.delete(routing_store.listing_key_item(practice_id, name, conversation_id))
-                if holder is not None:
-                    tx.save(
-                        routing_store.listing_item(
-                            practice_id,
-                            holder.listing(),
-                            Listing(
-                                conversation_id=conversation_id,
-                                patient_id=current.patient_id,
-                                status=status,
-                                holder_type=holder.type,
-                                holder_id=holder.id,
-                                reason=current.reason,
-                                location=current.location,
-                                held=holder.type != UNASSIGNED,
-                                last_message_at=current.last_message_at or current.created_at,
-                            ),
-                        )
-                    )
-                tx.save(audit_item(practice_id, current.patient_id, actor, action, now))
-        except TransactWriteError as error:
-            if "ConditionalCheckFailed" in cancellation_codes(error):
-                continue
-            raise
-        routing_store.delete_listings(practice_id, conversation_id, stale[_STALE_IN_TX:])
-        # What the committed transaction wrote (its versioned update added 1): no read-back.
-        return replace(
-            current,
-            status=status,
-            holder_type=holder.type if holder else None,
-            holder_id=holder.id if holder else None,
-            listed_in=tuple(listings),
-            version=current.version + 1,
-        )
-    raise Conflict("The conversation is busy; try again.", code="concurrent_update")
+        return message_path.move(current, status, holder, actor=actor, action=action, now=now)
+
+    return move()
 
 
 def notifications(
@@ -270,7 +206,3 @@ def _require(practice_id: str, conversation_id: str, *, consistent: bool = False
     if conversation is None:
         raise NotFound("No such conversation.")
     return conversation
-
-
-def _set_or_remove(attribute: Any, value: Any) -> Any:
-    return attribute.set(value) if value is not None else attribute.remove()

@@ -10,9 +10,10 @@ from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
 from frontdesk.domain import dob as rules
+from frontdesk.domain.messages import Posted
 from frontdesk.domain.patients import Patient, parse_dob
 from frontdesk.errors import Conflict, Forbidden, NotFound
-from frontdesk.services.messages import NewMessage, announce, message_item
+from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.patients import actor_of
 from frontdesk.store import identity
 from frontdesk.store import patients as patient_store
@@ -65,7 +66,7 @@ def verify_dob(practice_id: str, patient_id: str, raw_dob: str, clock: Clock | N
     except rules.DobBlocked as blocked:
         raise Forbidden("Date of birth verification is not possible now.", code=blocked.code) from None
     message = _dob_message(patient, outcome.notify, entered.isoformat()) if outcome.notify else None
-    change = PatientChange(patient, outcome.patient, at=now, messages=[message_item(message, now)] if message else [])
+    change = PatientChange(patient, outcome.patient, at=now, messages=[Posted(message, now)] if message else [])
     with concurrent_change():
         identity.apply_patient_change(change)
     if message is not None:

@@ -47,7 +47,7 @@ from frontdesk.store import keys
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store.imports import Counts, ImportJob, RowError
-from frontdesk.store.patients import DuplicatePair, ExternalIdItem, IndexHeadItem, PatientItem
+from frontdesk.store.patients import DuplicatePair
 
 logger = Logger()
 
@@ -505,15 +505,10 @@ def _skipped_issue(span: Span) -> RowIssue:
     return RowIssue(first, "row", "malformed_record", message)
 
 
-def _store_segment(job: ImportJob, segment: list[_Pending], heads: set[str], actor: str) -> list[PatientItem]:
+def _store_segment(job: ImportJob, segment: list[_Pending], heads: set[str], actor: str) -> list[Any]:
     """Stores every item of the segment's rows but profiles (returned: the caller writes them last, after the rows'
     duplicate pairs and flags) and index heads already stored."""
-    items: list[Any] = []
-    for pending in segment:
-        items += patients_store.new_patient_items(pending.patient, actor=actor, heads_present=heads)
-        heads.update(patients_store.index_partitions(pending.patient))
-    jobs.batch_put([item for item in items if not isinstance(item, PatientItem)])
-    return [item for item in items if isinstance(item, PatientItem)]
+    return jobs.store_rows_but_profiles([pending.patient for pending in segment], actor, heads)
 
 
 def _duplicate_partitions(patient: Patient) -> list[str]:
@@ -547,28 +542,25 @@ def _error_item(job: ImportJob, issue: RowIssue) -> Any:
 def _lookup(job: ImportJob, rows: list[PatientRow]) -> dict[str, Any]:
     """A30: BatchGetItem per block for external-id claims, the rows' own (deterministic) profiles and the heads of
     their phone and name+DOB index partitions (only a partition with a head can hold a probable duplicate)."""
-    wanted: list[tuple[str, str]] = []
+    partitions: list[str] = []
     for row in rows:
-        wanted.append(PatientItem.key(job.practice_id, _derived_id(job.import_id, row.row, "patient")))
-        if row.external_id:
-            wanted.append(ExternalIdItem.key(job.practice_id, row.external_id))
         numbers = [number for number in (row.cell_phone, row.landline) if number]
-        partitions = patients_store.partitions_of(
+        partitions += patients_store.partitions_of(
             job.practice_id, row.first_name, row.last_name, row.date_of_birth, numbers
         )
-        wanted += [IndexHeadItem.key(partition) for partition in partitions]
-    found = jobs.batch_get(wanted)
-    profiles = {(i.practice_id, i.patient_id) for i in found.values() if isinstance(i, PatientItem)}
-    external_ids = {i.pk.rsplit("#EXTID#", 1)[1]: i.patient_id for i in found.values() if isinstance(i, ExternalIdItem)}
-    heads = {i.pk for i in found.values() if isinstance(i, IndexHeadItem)}
+    found = jobs.lookup_block(
+        job.practice_id,
+        [_derived_id(job.import_id, row.row, "patient") for row in rows],
+        [row.external_id for row in rows if row.external_id],
+        partitions,
+    )
     flagged: set[int] = set()
-    done_rows = [r.row for r in rows if (job.practice_id, _derived_id(job.import_id, r.row, "patient")) in profiles]
+    done_rows = [
+        r.row for r in rows if (job.practice_id, _derived_id(job.import_id, r.row, "patient")) in found.profiles
+    ]
     if done_rows:  # only on a retry: which of the rows already written were flagged as duplicates
-        flag_keys = {
-            jobs.ImportErrorItem.key(job.practice_id, job.import_id, row, *DUPLICATE_FLAG): row for row in done_rows
-        }
-        flagged = {flag_keys[key] for key in jobs.batch_get(flag_keys)}
-    return {"profiles": profiles, "external_ids": external_ids, "flagged": flagged, "heads": heads}
+        flagged = jobs.flagged_rows(job.practice_id, job.import_id, done_rows, *DUPLICATE_FLAG)
+    return {"profiles": found.profiles, "external_ids": found.external_ids, "flagged": flagged, "heads": found.heads}
 
 
 def _new_patient(job: ImportJob, row: PatientRow, patient_id: str, now: datetime) -> Patient:

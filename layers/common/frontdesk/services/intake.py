@@ -6,13 +6,9 @@ R-ROUTE-12 (voicemail extensions), R-ROUTE-13 (senders identified by phone), R-R
 
 from __future__ import annotations
 
-import random
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-
-from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.events import EventPublisher
@@ -22,20 +18,19 @@ from frontdesk.domain.office_hours import OfficeHours
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.phones import normalize_phone
 from frontdesk.domain.sms_keywords import keyword_of
-from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from frontdesk.errors import Forbidden, NotFound, ValidationFailed
 from frontdesk.ids import new_id
 from frontdesk.services import after_hours, sms_consent
-from frontdesk.services.messages import NewMessage, announce, message_item
+from frontdesk.services.messages import NewMessage, announce
+from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import conversations as conversations_store
+from frontdesk.store import message_path
 from frontdesk.store import office_hours as office_hours_store
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
-from frontdesk.store import waits
-from frontdesk.store.base import cancellation_codes, transaction
-from frontdesk.store.conversations import Conversation, ConversationItem, Message
-from frontdesk.store.patients import PhoneIndexItem
-from frontdesk.store.routing import IdempotencyItem
+from frontdesk.store.conversations import Conversation, Message
+from frontdesk.store.practices import Practice
 
 # R-ROUTE-13: a profile created from an unknown number. The Patient type requires a DOB; this sentinel (the earliest
 # DOB the platform accepts) marks "not known yet" until staff complete or merge the profile (docs/api-extensions.md).
@@ -48,11 +43,6 @@ INTAKE_ACTOR = "system:intake"
 WEBHOOK_PROVIDER = "webhook"
 _ATTEMPTS = 8
 _INBOUND_ATTEMPTS = 16  # many messages at once into one conversation (R-REL-2): lost races back off and retry
-
-
-def _back_off(attempt: int) -> None:
-    """Full jitter, capped: racing writers of one conversation spread out instead of colliding again."""
-    time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not security
 
 
 @dataclass(frozen=True)
@@ -130,65 +120,67 @@ def receive_patient_message(
     patient = _require_patient(practice_id, patient_id, now)
     if not body.strip():
         raise ValidationFailed("The message is empty.", field="body")
-    for attempt in range(_INBOUND_ATTEMPTS):
-        conversation = _require_conversation(practice_id, patient.conversation_id, consistent=True)
-        # The routing config and the office hours in one BatchGetItem (A53): no extra request while open.
-        config, hours = office_hours_store.config_and_hours(practice_id)
-        try:
-            choice = reason_rules.choose_reason(
-                _prompt_inputs(conversation, config), reason, conversation.last_patient_reason, now
-            )
-        except reason_rules.ReasonRefused as refused:
-            text = (
-                "Choose a reason for your message."
-                if refused.code == "reason_required"
-                else "That reason is not offered."
-            )
-            raise ValidationFailed(text, field="reason", code=refused.code) from None
-        message = NewMessage(
-            practice_id,
-            conversation.conversation_id,
-            patient_id,
-            "patient",
-            channel,
-            body,
-            reason=choice.reason,
-            extra={"reason_source": choice.source},
+    return _store_patient_message(practice_id, patient, body, reason, channel, scope, key, now, publisher)
+
+
+@retry_on_stale(_INBOUND_ATTEMPTS)  # the conversation changed under us: read it again
+def _store_patient_message(
+    practice_id: str,
+    patient: Patient,
+    body: str,
+    reason: str | None,
+    channel: str,
+    scope: str,
+    key: str,
+    now: datetime,
+    publisher: EventPublisher | None,
+) -> dict[str, Any]:
+    patient_id = patient.patient_id
+    conversation = _require_conversation(practice_id, patient.conversation_id, consistent=True)
+    # The routing config and the office hours in one BatchGetItem (A53): no extra request while open.
+    config, hours = office_hours_store.config_and_hours(practice_id)
+    try:
+        choice = reason_rules.choose_reason(
+            _prompt_inputs(conversation, config), reason, conversation.last_patient_reason, now
         )
-        answer = {"message_id": message.message_id, "reason": choice.reason}
-        stored = _store_inbound(
-            message, conversation, now, scope, key, answer, activity=_cell_activity(patient), hours=hours
+    except reason_rules.ReasonRefused as refused:
+        text = (
+            "Choose a reason for your message." if refused.code == "reason_required" else "That reason is not offered."
         )
-        if stored is None:
-            _back_off(attempt)
-            continue  # the conversation changed under us: read it again
-        if stored is not answer:
-            return stored
-        announce(message, now, publisher)
-        # R-HOURS-2: app and messenger patients get the after-hours reply in the app only.
-        inbound = after_hours.Inbound(practice_id, conversation.conversation_id, patient_id, channel, None)
-        after_hours.reply_if_closed(inbound, hours, now)
-        return answer
-    raise Conflict("The conversation is busy; try again.", code="concurrent_update")
+        raise ValidationFailed(text, field="reason", code=refused.code) from None
+    message = NewMessage(
+        practice_id,
+        conversation.conversation_id,
+        patient_id,
+        "patient",
+        channel,
+        body,
+        reason=choice.reason,
+        extra={"reason_source": choice.source},
+    )
+    answer = {"message_id": message.message_id, "reason": choice.reason}
+    stored = message_path.append_inbound(
+        message, conversation, now, scope, key, answer, activity=_cell_activity(patient), hours=hours
+    )
+    if stored is not answer:
+        return stored
+    announce(message, now, publisher)
+    # R-HOURS-2: app and messenger patients get the after-hours reply in the app only.
+    inbound = after_hours.Inbound(practice_id, conversation.conversation_id, patient_id, channel, None)
+    after_hours.reply_if_closed(inbound, hours, now)
+    return answer
 
 
 def mark_read(practice_id: str, patient_id: str, clock: Clock | None = None) -> None:
     """POST /patient/conversation/read: the patient has read the practice's messages so far (feeds R-ROUTE-3)."""
     now = (clock or get_clock()).now()
     patient = _require_patient(practice_id, patient_id, now)
-    for _ in range(_ATTEMPTS):
-        conversation = _require_conversation(practice_id, patient.conversation_id, consistent=True)
-        try:
-            conversations_store.conversation_ref(conversation).update(
-                actions=[ConversationItem.patient_read_at.set(now)]
-            )
-        except UpdateError as error:  # only a lost optimistic-lock race is retried
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                continue
-            raise
-        waits.clear_unread(practice_id, conversation.conversation_id, read_at=now)  # R-HOURS-4: reading stops it
-        return
-    raise Conflict("The conversation is busy; try again.", code="concurrent_update")
+    _mark_read(practice_id, patient.conversation_id, now)
+
+
+@retry_on_stale(_ATTEMPTS)
+def _mark_read(practice_id: str, conversation_id: str, now: datetime) -> None:
+    message_path.mark_read(_require_conversation(practice_id, conversation_id, consistent=True), now)
 
 
 # ----- provider webhooks -----
@@ -293,42 +285,67 @@ def _receive_from_provider(
         elif mapping is not None and mapping.inbox_id:
             extra = {**extra, "target_inbox": mapping.inbox_id}
     patient, ambiguous = identify_sender(practice_id, from_e164, line_type, now)
-    for attempt in range(_INBOUND_ATTEMPTS):
-        conversation = _require_conversation(practice_id, patient.conversation_id, consistent=True)
-        message = NewMessage(
-            practice_id,
-            conversation.conversation_id,
-            patient.patient_id,
-            "patient",
-            channel,
-            body,
-            reason=reason,
-            ambiguous_sender=ambiguous,
-            extra={**extra, "reason_source": source},
-        )
-        answer = {"message_id": message.message_id, "conversation_id": conversation.conversation_id}
-        stored = _store_inbound(
-            message,
-            conversation,
-            now,
-            scope,
-            provider_message_id,
-            answer,
-            activity=(from_e164, patient.patient_id),
-            hours=hours,
-        )
-        if stored is None:
-            _back_off(attempt)
-            continue
-        if stored is not answer:
-            return stored
-        announce(message, now, publisher)
-        # R-HOURS-2: SMS senders and voicemail callers from a cell phone also get the reply by SMS.
-        reply_to = from_e164 if channel == "sms" or line_type == "cell" else None
-        inbound = after_hours.Inbound(practice_id, conversation.conversation_id, patient.patient_id, channel, reply_to)
-        after_hours.reply_if_closed(inbound, hours, now, practice)
-        return answer
-    raise Conflict("The conversation is busy; try again.", code="concurrent_update")
+    inbound = _Inbound(channel, body, reason, ambiguous, {**extra, "reason_source": source}, from_e164, line_type)
+    return _store_provider_message(
+        practice_id, practice, hours, patient, inbound, scope, provider_message_id, now, publisher
+    )
+
+
+@dataclass(frozen=True)
+class _Inbound:
+    channel: str
+    body: str
+    reason: str | None
+    ambiguous: bool
+    extra: dict[str, Any]
+    from_e164: str
+    line_type: str
+
+
+@retry_on_stale(_INBOUND_ATTEMPTS)  # the conversation changed under us: read it again
+def _store_provider_message(
+    practice_id: str,
+    practice: Practice | None,
+    hours: OfficeHours,
+    patient: Patient,
+    received: _Inbound,
+    scope: str,
+    provider_message_id: str,
+    now: datetime,
+    publisher: EventPublisher | None,
+) -> dict[str, Any]:
+    channel, body, from_e164, line_type = received.channel, received.body, received.from_e164, received.line_type
+    conversation = _require_conversation(practice_id, patient.conversation_id, consistent=True)
+    message = NewMessage(
+        practice_id,
+        conversation.conversation_id,
+        patient.patient_id,
+        "patient",
+        channel,
+        body,
+        reason=received.reason,
+        ambiguous_sender=received.ambiguous,
+        extra=received.extra,
+    )
+    answer = {"message_id": message.message_id, "conversation_id": conversation.conversation_id}
+    stored = message_path.append_inbound(
+        message,
+        conversation,
+        now,
+        scope,
+        provider_message_id,
+        answer,
+        activity=(from_e164, patient.patient_id),
+        hours=hours,
+    )
+    if stored is not answer:
+        return stored
+    announce(message, now, publisher)
+    # R-HOURS-2: SMS senders and voicemail callers from a cell phone also get the reply by SMS.
+    reply_to = from_e164 if channel == "sms" or line_type == "cell" else None
+    inbound = after_hours.Inbound(practice_id, conversation.conversation_id, patient.patient_id, channel, reply_to)
+    after_hours.reply_if_closed(inbound, hours, now, practice)
+    return answer
 
 
 def practice_for_to(to: str) -> str:
@@ -380,73 +397,6 @@ def _create_unknown_caller(practice_id: str, e164: str, line_type: str, now: dat
 
 def _cell_activity(patient: Patient) -> tuple[str, str] | None:
     return (patient.cell_phone, patient.patient_id) if patient.cell_phone else None
-
-
-def _store_inbound(
-    message: NewMessage,
-    conversation: Conversation,
-    now: datetime,
-    scope: str,
-    key: str,
-    answer: dict[str, Any],
-    *,
-    activity: tuple[str, str] | None,
-    hours: OfficeHours,
-) -> dict[str, Any] | None:
-    """A20: idempotency record + message + conversation update in one transaction. R-HOURS-3: the first unanswered
-    message starts the conversation's response wait (due after the target in office minutes); R-HOURS-4: a patient
-    message ends the unread-reply reminders (the patient answered, so the reply reached them).
-
-    Returns `answer` when stored, the first answer when the idempotency key was already used, None on a lost
-    optimistic-lock race on the conversation (the caller reads it again)."""
-    record = routing_store.idempotency_item(message.practice_id, scope, key, answer, now)
-    due = None
-    if conversation.waiting_since is None and hours.response_target_minutes > 0:
-        due = hours.add_office_minutes(now, hours.response_target_minutes)
-    wait_actions = waits.start_wait_actions(conversation, now, due)
-    try:
-        with transaction() as tx:
-            tx.save(record, condition=IdempotencyItem.pk.does_not_exist() | (IdempotencyItem.expires_ttl < now))
-            tx.save(message_item(message, now), condition=conversations_store.MessageItem.pk.does_not_exist())
-            tx.update(
-                conversations_store.conversation_ref(conversation),
-                actions=[
-                    ConversationItem.last_patient_message_at.set(now),
-                    ConversationItem.last_patient_reason.set(message.reason)
-                    if message.reason
-                    else ConversationItem.last_patient_reason.remove(),
-                    *wait_actions,
-                ],
-            )
-            if activity is not None:
-                phone, patient_id = activity
-                pk, sk = PhoneIndexItem.key(message.practice_id, phone, patient_id)
-                tx.update(
-                    PhoneIndexItem(pk, sk),
-                    actions=[PhoneIndexItem.last_active_at.set(now)],
-                    condition=PhoneIndexItem.pk.exists(),
-                )
-    except TransactWriteError as error:
-        codes = cancellation_codes(error)
-        if codes and codes[0] == "ConditionalCheckFailed":
-            first = routing_store.get_idempotent_answer(message.practice_id, scope, key, now)
-            if first is not None:
-                return first
-        if len(codes) > 3 and codes[3] == "ConditionalCheckFailed":
-            return _store_inbound(message, conversation, now, scope, key, answer, activity=None, hours=hours)
-        if "ConditionalCheckFailed" in codes:
-            return None
-        raise
-    if _unread_reply_possible(conversation):
-        # R-HOURS-4: the patient answered, so the reply reached them. Its own request, after the commit and only
-        # when a reply may be unread: the message's transaction keeps its items (and its contention) unchanged.
-        waits.clear_unread(message.practice_id, message.conversation_id, read_at=now)
-    return answer
-
-
-def _unread_reply_possible(conversation: Conversation) -> bool:
-    replied, read = conversation.last_practice_message_at, conversation.patient_read_at
-    return replied is not None and (read is None or read < replied)
 
 
 def _require_conversation(practice_id: str, conversation_id: str, *, consistent: bool = False) -> Conversation:

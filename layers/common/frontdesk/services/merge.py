@@ -16,11 +16,12 @@ from datetime import datetime
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.auth import Principal
 from frontdesk.domain import merge as rules
+from frontdesk.domain.messages import Posted
 from frontdesk.domain.patients import Patient
 from frontdesk.errors import Conflict, NotFound, ValidationFailed
 from frontdesk.services import sms_consent
 from frontdesk.services.identity import concurrent_change, require_patient
-from frontdesk.services.messages import NewMessage, announce, message_item
+from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.patients import actor_of
 from frontdesk.store import identity
 
@@ -68,7 +69,7 @@ def merge_profiles(
             source,
             plan.moved_numbers,
             plan.dropped_numbers,
-            [message_item(message, now)],
+            [Posted(message, now)],
             actor,
             now,
         )

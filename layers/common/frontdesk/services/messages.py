@@ -6,15 +6,16 @@ message reaches the team's inbox exactly like a patient message does (SPEC: syst
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from frontdesk.adapters.clock import Clock, get_clock, iso
 from frontdesk.adapters.events import EventPublisher, get_publisher
-from frontdesk.ids import new_id
-from frontdesk.store.conversations import MessageItem
-from frontdesk.store.keys import conversation_pk
+from frontdesk.domain.messages import NewMessage
+from frontdesk.store import message_path
+from frontdesk.store.conversations import message_sort_key
+
+__all__ = ["NewMessage", "announce", "message_received_detail", "post_system_message"]
 
 INTAKE_SOURCE = "frontdesk.intake"
 MESSAGE_RECEIVED = "MessageReceived"
@@ -36,42 +37,6 @@ SYSTEM_KINDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class NewMessage:
-    practice_id: str
-    conversation_id: str
-    patient_id: str
-    sender: str  # patient | staff | system
-    channel: str  # messenger | app | sms | voicemail | system
-    body: str
-    reason: str | None = None
-    kind: str | None = None
-    ambiguous_sender: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-    message_id: str = field(default_factory=new_id)
-
-
-def message_item(message: NewMessage, at: datetime) -> MessageItem:
-    item = MessageItem(
-        conversation_pk(message.practice_id, message.conversation_id),
-        MessageItem.sort_key(iso(at), message.message_id),
-        practice_id=message.practice_id,
-        conversation_id=message.conversation_id,
-        message_id=message.message_id,
-        sender=message.sender,
-        channel=message.channel,
-        body=message.body,
-        reason=message.reason,
-        kind=message.kind,
-        ambiguous_sender=message.ambiguous_sender or None,
-        original_patient_id=message.patient_id,
-        created_at=at,
-    )
-    if message.extra:
-        item.extra = message.extra
-    return item
-
-
 def message_received_detail(message: NewMessage, at: datetime) -> dict[str, Any]:
     """The MessageReceived schema (docs/events.md): ids and routing inputs only, never the body (PHI)."""
     return {
@@ -79,7 +44,7 @@ def message_received_detail(message: NewMessage, at: datetime) -> dict[str, Any]
         "conversation_id": message.conversation_id,
         "patient_id": message.patient_id,
         "message_id": message.message_id,
-        "message_sk": MessageItem.sort_key(iso(at), message.message_id),
+        "message_sk": message_sort_key(at, message.message_id),
         "sender": message.sender,
         "channel": message.channel,
         "reason": message.reason,
@@ -108,6 +73,6 @@ def post_system_message(
         raise ValueError(f"unknown system message kind {kind}")
     at = (clock or get_clock()).now()
     message = NewMessage(practice_id, conversation_id, patient_id, "system", "system", body, kind=kind)
-    message_item(message, at).save(condition=MessageItem.pk.does_not_exist())
+    message_path.post_system(message, at)
     announce(message, at, publisher)
     return message

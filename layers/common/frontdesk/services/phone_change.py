@@ -10,6 +10,7 @@ from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
 from frontdesk.domain import phone_change as machine
 from frontdesk.domain.login import hash_code, new_code, new_salt, well_formed_code
+from frontdesk.domain.messages import Posted
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.phone_change import PhoneRequest, Refused
 from frontdesk.domain.phones import mask_phone, normalize_phone
@@ -17,7 +18,7 @@ from frontdesk.errors import Conflict, Expired, NotFound, TooManyAttempts, Valid
 from frontdesk.ids import new_id
 from frontdesk.services import outbound_sms
 from frontdesk.services.identity import concurrent_change, require_patient
-from frontdesk.services.messages import NewMessage, announce, message_item
+from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.outbound_sms import Purpose, sms_opted_out
 from frontdesk.services.patients import actor_of
 from frontdesk.services.practices import require_practice
@@ -104,7 +105,7 @@ def request_change(
     with concurrent_change():
         # R-PHONE-5: every older pending request is superseded in the same transaction.
         identity.create_request(
-            request, older, [message_item(message, now)], (actor, "patient.cell_phone.change_requested", now)
+            request, older, [Posted(message, now)], (actor, "patient.cell_phone.change_requested", now)
         )
     announce(message, now)
     text = f"{practice.name}: your code to confirm this number for your account is {code}. It is valid for 3 days."
@@ -186,7 +187,7 @@ def confirm(
         duplicate_of=_sharing_cell(patient, request.new_phone),
     )
     try:
-        identity.close_request(request, "confirmed", [message_item(message, now)], change)
+        identity.close_request(request, "confirmed", [Posted(message, now)], change)
     except StaleWrite:
         raise _lost_race(request) from None
     announce(message, now)
@@ -237,7 +238,7 @@ def decline(practice_id: str, patient_id: str, clock: Clock | None = None) -> No
         f"The patient declined the change of cell phone to {mask_phone(request.new_phone)}.",
     )
     try:
-        identity.close_request(request, "declined", [message_item(message, now)])
+        identity.close_request(request, "declined", [Posted(message, now)])
     except StaleWrite:
         raise _lost_race(request) from None
     announce(message, now)
@@ -258,7 +259,7 @@ def expire_due(clock: Clock | None = None) -> dict[str, int]:
         )
         message = _system(request, "phone_change_expired", body)
         try:
-            identity.close_request(request, "expired", [message_item(message, now)])
+            identity.close_request(request, "expired", [Posted(message, now)])
         except StaleWrite:
             skipped += 1  # confirmed, declined or expired by someone else first
             continue

@@ -12,8 +12,9 @@ from aws_lambda_powertools import Logger
 
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.auth import Principal
+from frontdesk.domain.messages import Posted
 from frontdesk.domain.routing import Holder, RoutingInput, decide
-from frontdesk.services.messages import NewMessage, message_item
+from frontdesk.services.messages import NewMessage
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
 from frontdesk.store import waits
@@ -76,7 +77,7 @@ def escalate_overdue(clock: Clock | None = None) -> dict[str, int]:
             for staff_id in recipients
         ]
         try:
-            waits.escalate(current, now, message_item(message, now), notifications)
+            waits.escalate(current, now, Posted(message, now), notifications)
         except waits.Lost:
             skipped += 1
             continue

@@ -11,19 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-
 from frontdesk.adapters.events import EventPublisher
 from frontdesk.domain.sms_keywords import Keyword
 from frontdesk.services import outbound_sms
-from frontdesk.services.messages import NewMessage, announce, message_item
+from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.outbound_sms import Purpose
+from frontdesk.store import message_path, sms_optout
 from frontdesk.store import patients as patients_store
 from frontdesk.store import routing as routing_store
-from frontdesk.store import sms_optout
-from frontdesk.store.base import cancellation_codes, transaction
 from frontdesk.store.practices import Practice, get_practice
-from frontdesk.store.routing import IdempotencyItem
 
 OPTED_OUT_NOTE = (
     "The patient texted a stop word: no SMS goes to this number from the practice until they text START. "
@@ -64,7 +60,7 @@ def answer_keyword(
     "Yes" is the commonest answer to a staff question, so the caller stores and routes it as a patient message.
     The register still records it (as of `sent_at`), so a STOP sent before it but delivered after changes nothing."""
     answer: dict[str, Any] = {"message_id": None, "conversation_id": None, "keyword": keyword.value}
-    record = routing_store.idempotency_item(practice.practice_id, scope, key, answer, now)
+    record = (practice.practice_id, scope, key, answer)
     if keyword is Keyword.HELP:
         # At most one answer per HELP: claimed first, answered after (a lost reply beats two of them).
         if not _claim(record, [], now):
@@ -83,7 +79,7 @@ def answer_keyword(
     messages = _system_messages(practice.practice_id, phone, opted_out) if changed else []
     if messages:
         answer = {**answer, "message_id": messages[0].message_id, "conversation_id": messages[0].conversation_id}
-        record = routing_store.idempotency_item(practice.practice_id, scope, key, answer, now)
+        record = (practice.practice_id, scope, key, answer)
     if not _claim(record, messages, now):
         if not changed:
             return _first(practice.practice_id, scope, key, now) or answer
@@ -110,21 +106,9 @@ def _system_messages(practice_id: str, phone: str, opted_out: bool) -> list[NewM
     ]
 
 
-def _claim(record: IdempotencyItem | None, messages: list[NewMessage], now: datetime) -> bool:
+def _claim(record: tuple[str, str, str, dict[str, Any]] | None, messages: list[NewMessage], now: datetime) -> bool:
     """The idempotency record and the system messages in one transaction; False when the key was already used."""
-    if record is None and not messages:
-        return True
-    try:
-        with transaction() as tx:
-            if record is not None:
-                tx.save(record, condition=IdempotencyItem.pk.does_not_exist() | (IdempotencyItem.expires_ttl < now))
-            for message in messages:
-                tx.save(message_item(message, now))
-    except TransactWriteError as error:
-        if record is not None and cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
-            return False
-        raise
-    return True
+    return message_path.claim_with_messages(record, messages, now)
 
 
 def _first(practice_id: str, scope: str, key: str, now: datetime) -> dict[str, Any] | None:

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from frontdesk.adapters.clock import Clock, get_clock
+from frontdesk.domain.messages import Posted
 from frontdesk.services import outbound_sms
-from frontdesk.services.messages import NewMessage, announce, message_item
+from frontdesk.services.messages import NewMessage, announce
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import waits
@@ -61,7 +62,7 @@ def remind_unread(clock: Clock | None = None) -> dict[str, int]:
                 kind=NOT_READING_KIND,
             )
             try:
-                waits.finish_unread(reply, message_item(message, now))
+                waits.finish_unread(reply, Posted(message, now))
             except waits.Lost:
                 skipped += 1
                 continue

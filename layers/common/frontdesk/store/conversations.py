@@ -17,6 +17,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import DoesNotExist
 
+from frontdesk.adapters.clock import iso
+from frontdesk.domain.messages import NewMessage
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem
 
@@ -180,3 +182,33 @@ def list_messages(
     )
     messages = [to_message(item) for item in result if isinstance(item, MessageItem)]
     return messages, result.last_evaluated_key
+
+
+def message_sort_key(at: datetime, message_id: str) -> str:
+    """The message's sort key in its conversation's partition (ordered by time; MessageReceived carries it)."""
+    return MessageItem.sort_key(iso(at), message_id)
+
+
+def message_item(message: NewMessage, at: datetime) -> MessageItem:
+    item = MessageItem(
+        keys.conversation_pk(message.practice_id, message.conversation_id),
+        message_sort_key(at, message.message_id),
+        practice_id=message.practice_id,
+        conversation_id=message.conversation_id,
+        message_id=message.message_id,
+        sender=message.sender,
+        channel=message.channel,
+        body=message.body,
+        reason=message.reason,
+        kind=message.kind,
+        ambiguous_sender=message.ambiguous_sender or None,
+        original_patient_id=message.patient_id,
+        created_at=at,
+    )
+    if message.extra:
+        item.extra = message.extra
+    if message.author_id is not None:
+        item.author_id = message.author_id
+    if message.internal:
+        item.internal = True
+    return item

@@ -19,12 +19,13 @@ from pynamodb.transactions import TransactWrite
 
 from frontdesk.adapters.clock import iso
 from frontdesk.domain.login import LOGIN_CODE_TTL, MAX_CODE_ATTEMPTS, SEND_WINDOW, CodeState, next_send
+from frontdesk.domain.messages import Posted
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.phone_change import PhoneRequest
 from frontdesk.errors import Conflict
 from frontdesk.store import keys
 from frontdesk.store.base import TX_LIMIT, TableItem, cancellation_codes, transaction
-from frontdesk.store.conversations import ConversationItem, MessageItem
+from frontdesk.store.conversations import ConversationItem, MessageItem, message_item
 from frontdesk.store.patients import (
     DuplicatePairItem,
     ExternalIdItem,
@@ -230,7 +231,7 @@ class PatientChange:
     after: Patient
     at: datetime
     audit: tuple[str, str] | None = None  # (actor, action) - R-SEC-2
-    messages: list[MessageItem] = field(default_factory=list)
+    messages: list[Posted] = field(default_factory=list)
     duplicate_of: list[str] = field(default_factory=list)  # R-CREATE-4: other profiles with the new cell phone
 
 
@@ -239,7 +240,7 @@ def _write_change(tx: TransactWrite, change: PatientChange) -> None:
     _reindex_dob(tx, change.before, change.after)
     _reindex_cell(tx, change.before, change.after)
     for message in change.messages:
-        tx.save(message, condition=MessageItem.pk.does_not_exist())
+        tx.save(message_item(message.message, message.at), condition=MessageItem.pk.does_not_exist())
     for other in change.duplicate_of:
         pair = duplicate_pair_item(
             change.after.practice_id, change.after.patient_id, other, "same_cell_phone", change.at
@@ -348,7 +349,7 @@ def requests_of(practice_id: str, patient_id: str) -> list[PhoneRequest]:
 
 
 def create_request(
-    request: PhoneRequest, superseded: list[PhoneRequest], messages: list[MessageItem], audit: tuple[str, str, datetime]
+    request: PhoneRequest, superseded: list[PhoneRequest], messages: list[Posted], audit: tuple[str, str, datetime]
 ) -> None:
     """R-PHONE-5: the new request and the end of every older pending one commit together."""
     pk, sk = PhoneChangeRequestItem.key(request.practice_id, request.patient_id, request.request_id)
@@ -377,20 +378,20 @@ def create_request(
         for older in superseded:
             _leave_pending(tx, older, "superseded")
         for message in messages:
-            tx.save(message, condition=MessageItem.pk.does_not_exist())
+            tx.save(message_item(message.message, message.at), condition=MessageItem.pk.does_not_exist())
         actor, action, at = audit
         tx.save(audit_item(request.practice_id, request.patient_id, actor, action, at))
 
 
 def close_request(
-    request: PhoneRequest, status: str, messages: list[MessageItem], change: PatientChange | None = None
+    request: PhoneRequest, status: str, messages: list[Posted], change: PatientChange | None = None
 ) -> None:
     """Confirm / decline / expire / cancel: exactly one writer takes a request out of pending (StaleWrite for
     the others), together with its system message and, on confirmation, the new number (R-PHONE-7)."""
     with _conditional(), transaction() as tx:
         _leave_pending(tx, request, status)
         for message in messages:
-            tx.save(message, condition=MessageItem.pk.does_not_exist())
+            tx.save(message_item(message.message, message.at), condition=MessageItem.pk.does_not_exist())
         if change is not None:
             _write_change(tx, change)
 
@@ -519,7 +520,7 @@ def finalize_merge(
     source: Patient,
     moved_numbers: list[tuple[str, str]],
     dropped_numbers: list[str],
-    messages: list[MessageItem],
+    messages: list[Posted],
     actor: str,
     now: datetime,
 ) -> None:
@@ -562,7 +563,7 @@ def finalize_merge(
         ):
             tx.delete(listing)
         for message in messages:
-            tx.save(message, condition=MessageItem.pk.does_not_exist())
+            tx.save(message_item(message.message, message.at), condition=MessageItem.pk.does_not_exist())
         tx.save(
             audit_item(practice_id, source.patient_id, actor, f"patient.merged_into:{target_before.patient_id}", now)
         )

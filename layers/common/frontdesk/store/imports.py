@@ -21,6 +21,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
+from frontdesk.domain.patients import Patient
 from frontdesk.settings import get_settings
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
@@ -470,3 +471,51 @@ def batch_get(keys_wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], T
     for items in _pool().map(lambda page: list(TableItem.batch_get(page)), pages):
         found.update({(item.pk, item.sk): item for item in items})
     return found
+
+
+# ----- the block engine's reads and writes of patient items (A30) -----
+
+
+@dataclass(frozen=True)
+class BlockLookup:
+    """What a block's BatchGetItem found: the rows' own profiles, the external-id claims, the index heads."""
+
+    profiles: set[tuple[str, str]]  # (practice_id, patient_id) of profiles already stored
+    external_ids: dict[str, str]  # external id -> the patient that claimed it
+    heads: set[str]  # index partitions with a head (only these can hold a probable duplicate)
+
+
+def lookup_block(
+    practice_id: str, patient_ids: list[str], external_ids: list[str], partitions: list[str]
+) -> BlockLookup:
+    """A30: one BatchGetItem per 100 keys for the rows' (deterministic) profiles, external-id claims and heads."""
+    from frontdesk.store.patients import ExternalIdItem, IndexHeadItem, PatientItem
+
+    wanted = [PatientItem.key(practice_id, patient_id) for patient_id in patient_ids]
+    wanted += [ExternalIdItem.key(practice_id, external_id) for external_id in external_ids]
+    wanted += [IndexHeadItem.key(partition) for partition in partitions]
+    found = batch_get(wanted).values()
+    return BlockLookup(
+        profiles={(i.practice_id, i.patient_id) for i in found if isinstance(i, PatientItem)},
+        external_ids={i.pk.rsplit("#EXTID#", 1)[1]: i.patient_id for i in found if isinstance(i, ExternalIdItem)},
+        heads={i.pk for i in found if isinstance(i, IndexHeadItem)},
+    )
+
+
+def flagged_rows(practice_id: str, import_id: str, rows: list[int], field_name: str, code: str) -> set[int]:
+    """Which of `rows` have the row error (field_name, code) stored (one BatchGetItem per 100 rows)."""
+    flag_keys = {ImportErrorItem.key(practice_id, import_id, row, field_name, code): row for row in rows}
+    return {flag_keys[key] for key in batch_get(flag_keys)}
+
+
+def store_rows_but_profiles(patients: list[Patient], actor: str, heads: set[str]) -> list[TableItem]:
+    """Stores every item of these new patients but their profiles, and index heads not in `heads` (which grows).
+    The profiles are returned unsaved: the caller writes them last (a stored profile marks its row done)."""
+    from frontdesk.store.patients import PatientItem, index_partitions, new_patient_items
+
+    items: list[TableItem] = []
+    for patient in patients:
+        items += new_patient_items(patient, actor=actor, heads_present=heads)
+        heads.update(index_partitions(patient))
+    batch_put([item for item in items if not isinstance(item, PatientItem)])
+    return [item for item in items if isinstance(item, PatientItem)]

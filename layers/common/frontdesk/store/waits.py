@@ -18,9 +18,17 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 
 from frontdesk.adapters.clock import iso
+from frontdesk.domain.messages import Posted
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
-from frontdesk.store.conversations import Conversation, ConversationItem, MessageItem, conversation_ref, to_conversation
+from frontdesk.store.conversations import (
+    Conversation,
+    ConversationItem,
+    MessageItem,
+    conversation_ref,
+    message_item,
+    to_conversation,
+)
 
 _CLAIM_ATTEMPTS = 6
 _TX_ROOM = 95  # of DynamoDB's 100 items per transaction, after the conversation, the message and the listing
@@ -99,7 +107,7 @@ def _due_key(due: datetime, practice_id: str, conversation_id: str) -> str:
 
 
 def claim_after_hours_reply(
-    practice_id: str, conversation_id: str, period: str, message: MessageItem, now: datetime, keep_until: datetime
+    practice_id: str, conversation_id: str, period: str, message: Posted, now: datetime, keep_until: datetime
 ) -> bool:
     """The claim and the system message commit together, conditioned on no claim for this period: two messages at
     once give one reply. False: the conversation already had its reply this period."""
@@ -110,7 +118,7 @@ def claim_after_hours_reply(
         practice_id=practice_id,
         conversation_id=conversation_id,
         period=period,
-        message_id=message.message_id,
+        message_id=message.message.message_id,
         created_at=now,
     )
     claim.expires_ttl = keep_until  # housekeeping only: a later period has another name, so an old claim never matters
@@ -118,7 +126,7 @@ def claim_after_hours_reply(
         try:
             with transaction() as tx:
                 tx.save(claim, condition=AfterHoursReplyItem.pk.does_not_exist())
-                tx.save(message, condition=MessageItem.pk.does_not_exist())
+                tx.save(message_item(message.message, message.at), condition=MessageItem.pk.does_not_exist())
         except TransactWriteError as error:
             codes = cancellation_codes(error)
             if "ConditionalCheckFailed" in codes:
@@ -182,7 +190,7 @@ def get_conversation_consistent(practice_id: str, conversation_id: str) -> Conve
         return None
 
 
-def escalate(conversation: Conversation, now: datetime, message: MessageItem, notifications: list[TableItem]) -> None:
+def escalate(conversation: Conversation, now: datetime, message: Posted, notifications: list[TableItem]) -> None:
     """Exactly once per wait: conditioned on the version read (a staff reply, a new message, another run all change
     it) and on the wait being the one read and not escalated. Raises Lost when another writer came first."""
     assert conversation.waiting_since is not None
@@ -208,7 +216,7 @@ def escalate(conversation: Conversation, now: datetime, message: MessageItem, no
                 condition=(ConversationItem.waiting_since == conversation.waiting_since)
                 & ConversationItem.overdue_since.does_not_exist(),
             )
-            tx.save(message, condition=MessageItem.pk.does_not_exist())
+            tx.save(message_item(message.message, message.at), condition=MessageItem.pk.does_not_exist())
             tx.save(listed)
             for item in in_tx:
                 tx.save(item)
@@ -320,7 +328,7 @@ def claim_reminder(reply: UnreadReply, next_due: datetime) -> None:
         raise
 
 
-def finish_unread(reply: UnreadReply, message: MessageItem) -> None:
+def finish_unread(reply: UnreadReply, message: Posted) -> None:
     """After the last reminder: the staff message and the end of the reminders commit together, once."""
     try:
         with transaction() as tx:
@@ -328,7 +336,7 @@ def finish_unread(reply: UnreadReply, message: MessageItem) -> None:
                 unread_key_item(reply.practice_id, reply.conversation_id),
                 condition=UnreadReplyItem.pk.exists() & (UnreadReplyItem.reminders_sent == reply.reminders_sent),
             )
-            tx.save(message, condition=MessageItem.pk.does_not_exist())
+            tx.save(message_item(message.message, message.at), condition=MessageItem.pk.does_not_exist())
     except TransactWriteError as error:
         if _lost(error):
             raise Lost() from None
