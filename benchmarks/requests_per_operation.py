@@ -15,6 +15,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from benchmarks.common import Row, local_dynamodb, main, row
@@ -61,6 +62,8 @@ class World:
     pm_admin: dict[str, str] = field(default_factory=dict)
     pm_patient_id: str = ""
     import_id: str = ""
+    closed: World | None = None  # a second practice, closed now (no weekly hours): intake's after-hours figures
+    waiting: World | None = None  # a third practice, open, with a response target: the conversation jobs' figures
 
 
 def claims(role: str, practice_id: str | None = None, **ids: str) -> dict[str, str]:
@@ -583,6 +586,141 @@ def expire_job(world: World) -> Job:
     return _phone_job(world, "expire-phone-requests", "expired", 73)  # R-PHONE-3: after 72 h
 
 
+# --- office hours, waits, unread replies, routing insight (issue 16) ------------------------------------------
+
+CLOSED_NOW: dict[str, Any] = {
+    **ALWAYS_OPEN,
+    "weekly": {day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+}
+RESPONSE_TARGET_MINUTES = 60
+WAITING_HOURS: dict[str, Any] = {**ALWAYS_OPEN, "response_target_minutes": RESPONSE_TARGET_MINUTES}
+DUE_ITEMS = 5  # how many waits / unread replies each conversation-job run finds due
+
+
+def other_practice(world: World, hours: dict[str, Any]) -> World:
+    """A new practice with an admin and these office hours (the world's support token made it)."""
+    other = World(support=world.support)
+    other.practice_id, other.textable_number, other.admin = _practice_with_admin(world, False)
+    invoke(Call("PUT", "/office-hours", hours, other.admin, 200))
+    return other
+
+
+def closed_practice(world: World) -> World:
+    if world.closed is None:
+        world.closed = other_practice(world, CLOSED_NOW)
+    return world.closed
+
+
+def waiting_practice(world: World) -> World:
+    if world.waiting is None:
+        world.waiting = other_practice(world, WAITING_HOURS)
+    return world.waiting
+
+
+def app_message_closed(world: World) -> Call:
+    """A fresh patient's first app message of the closed period: it gets the after-hours reply (A54)."""
+    _, token = logged_in(closed_practice(world))
+    body = {"body": "hello", "client_message_id": new_id()}
+    return Call("POST", "/patient/conversation/messages", body, token, 201)
+
+
+def app_message_open_first(world: World) -> Call:
+    """The same first message of a fresh patient, in the open practice: the twin of app_message_closed."""
+    _, token = logged_in(world)
+    body = {"body": "hello", "client_message_id": new_id()}
+    return Call("POST", "/patient/conversation/messages", body, token, 201)
+
+
+def sms_to(world: World, phone: str) -> Call:
+    payload = {"provider_message_id": new_id(), "from": phone, "to": world.textable_number, "body": "hi"}
+    return signed("/webhooks/sms", payload)
+
+
+def sms_webhook_closed(world: World) -> Call:
+    """A fresh patient's first text of the closed period: the reply goes by SMS (A54 + the A48 read)."""
+    closed = closed_practice(world)
+    return sms_to(closed, fresh_patient(closed)["cell_phone"])
+
+
+def sms_webhook_open_first(world: World) -> Call:
+    return sms_to(world, fresh_patient(world)["cell_phone"])
+
+
+def local_time(when: datetime, hour: int) -> datetime:
+    """The first `hour`:00 in New York (the benchmark practices' time zone) at least a day after `when`, in UTC."""
+    from zoneinfo import ZoneInfo
+
+    local = (when + timedelta(days=1)).astimezone(ZoneInfo("America/New_York"))
+    at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return (at if at >= local else at + timedelta(days=1)).astimezone(UTC)
+
+
+def set_clock(when: datetime) -> None:
+    from frontdesk.adapters.clock import get_clock
+
+    get_clock().set(when)  # type: ignore[attr-defined]
+
+
+_START: list[datetime] = []
+
+
+def job_start() -> datetime:
+    """Every conversation-job measurement starts at the same moment (10:00 New York, after the clock moves of the
+    phone jobs) and the clock is set back to it: the items a previous run handled are not due again then (an
+    escalated wait leaves the index, a reminded reply is due a day later), so each run finds exactly its own."""
+    from frontdesk.adapters.clock import get_clock
+
+    if not _START:
+        _START.append(local_time(get_clock().now(), 10))
+    return _START[0]
+
+
+def conversation_job(job: str, counted: str) -> Callable[[], int]:
+    from infra.local.functions import invoke as invoke_function
+
+    spec = wired().functions["ConversationJobsFunction"]
+    return lambda: int(invoke_function(spec, {"job": job})[counted])
+
+
+def make_overdue(practice: World, due: int) -> None:
+    """`due` patients text the practice (each starts a wait, A55), then the clock passes the response target."""
+    start = job_start()
+    set_clock(start)
+    for _ in range(due):
+        invoke(sms_to(practice, fresh_patient(practice)["cell_phone"]))
+    set_clock(start + timedelta(minutes=RESPONSE_TARGET_MINUTES + 1))
+
+
+def make_unread(practice: World, due: int) -> None:
+    """Staff reply to `due` patients who never read it (A55's UnreadReply), then the clock passes a day, inside the
+    daytime window (11:00 New York)."""
+    start = job_start()
+    set_clock(start)
+    for _ in range(due):
+        conversation_id = fresh_patient(practice)["conversation_id"]
+        body = {"body": "Your results are in"}
+        invoke(Call("POST", f"/conversations/{conversation_id}/messages", body, practice.admin, 201))
+    set_clock(start + timedelta(hours=25))
+
+
+def escalate_job(world: World) -> Job:
+    make_overdue(waiting_practice(world), DUE_ITEMS)
+    return Job(conversation_job("escalate-overdue", "escalated"), per_item=True)
+
+
+def remind_unread_job(world: World) -> Job:
+    make_unread(waiting_practice(world), DUE_ITEMS)
+    return Job(conversation_job("remind-unread", "reminded"), per_item=True)
+
+
+def coverage(world: World) -> Call:
+    return Call("GET", "/routing/coverage", None, world.admin, 200)
+
+
+def simulate(world: World) -> Call:
+    return Call("POST", "/routing/simulate", {"reason": "billing", "channel": "app"}, world.admin, 200)
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -662,6 +800,38 @@ OPERATIONS: tuple[Operation, ...] = (
         budget=(DUE_REQUESTS + 1) / DUE_REQUESTS,
         note=f"{DUE_REQUESTS} due: (n + 1 page of A17) / n",
     ),
+    Operation("POST /patient/conversation/messages (open, first)", "A20", app_message_open_first, extra=4),
+    Operation(
+        "POST /patient/conversation/messages (closed, first)",
+        "A20",
+        app_message_closed,
+        extra=5,
+        note="app reads: +4, closed: +1 reply (A54)",
+    ),
+    Operation("POST /webhooks/sms (open, first)", "A20", sms_webhook_open_first, extra=6, note="SMS reads: +6"),
+    Operation(
+        "POST /webhooks/sms (closed, first)",
+        "A20",
+        sms_webhook_closed,
+        extra=8,
+        note="SMS reads: +6, closed: +1 reply (A54) +1 opt-out read (A48)",
+    ),
+    Operation(
+        "escalate-overdue, per escalated wait",
+        "A56",
+        escalate_job,
+        budget=(1 + 2 * DUE_ITEMS + 2) / DUE_ITEMS,
+        note=f"{DUE_ITEMS} due in one practice: (1 page + 2n + 2 per practice) / n",
+    ),
+    Operation(
+        "remind-unread, per reminder",
+        "A58",
+        remind_unread_job,
+        budget=(1 + 6 * DUE_ITEMS + 1) / DUE_ITEMS,
+        note=f"{DUE_ITEMS} due in one practice: (1 page + 6n + 1 practice) / n",
+    ),
+    Operation("GET /routing/coverage", "A59", coverage),
+    Operation("POST /routing/simulate", "A60", simulate),
 )
 
 

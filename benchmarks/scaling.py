@@ -1,4 +1,5 @@
-"""Scaling: the same operations in a practice of 10 patients and in one of 100,000 (BENCH_SCALE_PATIENTS).
+"""Scaling: the same operations in a practice of 10 patients and in one of 100,000 (BENCH_SCALE_PATIENTS); the
+conversation jobs (escalate-overdue, remind-unread) with 10 due conversations in either practice.
 
 Both practices are made through the API; the large one is then filled directly with BatchWriteItem (the items
 the store itself builds: profile, conversation, phone index, name+DOB index). Each operation is timed on both,
@@ -17,14 +18,20 @@ from typing import Any
 
 from benchmarks.common import Row, local_dynamodb, main, median, row, runs
 from benchmarks.requests_per_operation import (
+    WAITING_HOURS,
     Call,
     Operation,
     World,
+    conversation_job,
+    coverage,
     invoke,
+    make_overdue,
+    make_unread,
     new_patient,
     read_patient,
     search_by_phone,
     setup_world,
+    simulate,
 )
 
 LATENCY_NOISE = 1.5
@@ -32,6 +39,13 @@ OPERATIONS = (
     Operation("POST /patients", "A6", new_patient),
     Operation("GET /patients/{id}", "A7", read_patient),
     Operation("POST /patients/search", "A8", search_by_phone),
+    Operation("GET /routing/coverage", "A59", coverage),
+    Operation("POST /routing/simulate", "A60", simulate),
+)
+DUE = 10  # the conversations each job run finds due, in either practice
+JOBS = (  # (name, makes `DUE` items due in a practice through the real code path, the job, its result's count)
+    ("escalate-overdue", make_overdue, "escalated"),
+    ("remind-unread", make_unread, "reminded"),
 )
 
 
@@ -100,6 +114,58 @@ def measure(worlds: dict[str, World], count: int) -> dict[tuple[str, str], tuple
     return found
 
 
+def measure_jobs(worlds: dict[str, World], count: int) -> dict[tuple[str, str], tuple[list[float], list[int]]]:
+    """Each job, `count` times per practice, interleaved: `DUE` items made due in that practice only, then one run
+    timed and counted. The due index is one for the table, so the two practices take turns (an item a run handled
+    is not due again at the next turn's clock: make_overdue / make_unread set it back to the same start)."""
+    from benchmarks.dynamodb_requests import counting
+
+    found: dict[tuple[str, str], tuple[list[float], list[int]]] = {}
+    for world in worlds.values():
+        invoke(Call("PUT", "/office-hours", WAITING_HOURS, world.admin, 200))  # open, with a response target
+    for name, make_due, counted in JOBS:
+        job = conversation_job(name, counted)
+        for label, world in worlds.items():
+            make_due(world, 1)
+            job()  # warm-up
+            found[(name, label)] = ([], [])
+        for _ in range(count):
+            for label, world in worlds.items():
+                make_due(world, DUE)
+                with counting() as requests:
+                    started = time.perf_counter()
+                    handled = job()
+                    found[(name, label)][0].append(time.perf_counter() - started)
+                if handled != DUE:
+                    raise RuntimeError(f"{name} handled {handled} items in the {label} practice, expected {DUE}")
+                found[(name, label)][1].append(requests.count)
+    return found
+
+
+def compare(
+    name: str, size: int, what: str, small: tuple[list[float], list[int]], large: tuple[list[float], list[int]]
+) -> list[Row]:
+    (small_times, small_counts), (large_times, large_counts) = small, large
+    same = set(small_counts) == set(large_counts) and len(set(small_counts)) == 1
+    ratio = median(large_times) / median(small_times)
+    return [
+        row(
+            f"scaling: {name} requests, {size} vs 10 {what}",
+            f"{large_counts[0]} vs {small_counts[0]}",
+            "requests",
+            "equal",
+            same,
+        ),
+        row(
+            f"scaling: {name} p50 {median(large_times) * 1000:.1f} vs {median(small_times) * 1000:.1f} ms",
+            ratio,
+            "x",
+            f"<= {LATENCY_NOISE}x",
+            ratio <= LATENCY_NOISE,
+        ),
+    ]
+
+
 def run() -> list[Row]:
     endpoint = local_dynamodb()
     size = int(os.environ.get("BENCH_SCALE_PATIENTS", "100000"))
@@ -113,28 +179,12 @@ def run() -> list[Row]:
     found = measure(labels, runs(11))
     rows = [row(f"scaling: seed BatchWriteItem throughput ({size} patients)", rate, "items/s")]
     for operation in OPERATIONS:
-        (small_times, small_counts), (large_times, large_counts) = (found[(operation.name, label)] for label in labels)
-        same = set(small_counts) == set(large_counts) and len(set(small_counts)) == 1
-        rows.append(
-            row(
-                f"scaling: {operation.name} requests, {size} vs 10 patients",
-                f"{large_counts[0]} vs {small_counts[0]}",
-                "requests",
-                "equal",
-                same,
-            )
-        )
-        ratio = median(large_times) / median(small_times)
-        rows.append(
-            row(
-                f"scaling: {operation.name} p50 {median(large_times) * 1000:.1f} vs "
-                f"{median(small_times) * 1000:.1f} ms",
-                ratio,
-                "x",
-                f"<= {LATENCY_NOISE}x",
-                ratio <= LATENCY_NOISE,
-            )
-        )
+        small, large = (found[(operation.name, label)] for label in labels)
+        rows += compare(operation.name, size, "patients", small, large)
+    jobs = measure_jobs(labels, runs(11))
+    for name, _, _ in JOBS:
+        small, large = (jobs[(name, label)] for label in labels)
+        rows += compare(f"{name} ({DUE} due)", size, "conversations", small, large)
     return rows
 
 
