@@ -90,7 +90,6 @@ def test_r_sms_1_an_sns_notification_is_stored_like_a_webhook_sms_and_once(world
 def test_r_sms_1_ids_are_per_provider_a_webhook_id_equal_to_an_inbound_id_is_another_message(
     world: dict[str, Any],
 ) -> None:
-    from tests.conftest import secret_value
     from tests.support import sign
 
     # Given an SMS through SNS with inboundMessageId "same"
