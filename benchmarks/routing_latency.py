@@ -70,8 +70,10 @@ def _start_runner() -> tuple[str, Any, Any, _Counter]:
     engine = DynamoDBLocal(free_port()).start()
     configure_environment(engine.endpoint, engine.endpoint)
     from benchmarks.common import local_secrets
+    from infra.local import cognito
 
-    local_secrets()
+    # The runner's user pool in the same moto server as the secrets: /_local/tokens signs staff in through it
+    cognito.configure(local_secrets())
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     from infra.template import wiring
 
