@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from staff_conversations import HolderOut, LabelsOut, Limit, NextToken  # the inboxes' shapes, one definition
 
 from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
@@ -26,8 +27,6 @@ ACCESS: Access = {
     "GET /routing/coverage": ADMIN,
     "POST /routing/simulate": ADMIN,
 }
-Limit = Annotated[int | None, Query(ge=1, le=200)]
-NextToken = Annotated[str | None, Query(max_length=2000)]
 Interval = Annotated[list[Annotated[StrictStr, Field(max_length=5)]], Field(min_length=2, max_length=2)]
 Day = Annotated[list[Interval], Field(max_length=12)]
 
@@ -54,16 +53,6 @@ class OfficeHoursIO(ApiModel):
     )
     after_hours_message: Annotated[StrictStr, Field(min_length=1, max_length=500)]
     response_target_minutes: Annotated[StrictInt, Field(ge=0, le=20160)] = 240
-
-
-class HolderOut(ApiModel):
-    type: str
-    id: str | None = None
-
-
-class LabelsOut(ApiModel):
-    reason: str | None = None
-    location: str | None = None
 
 
 class OverdueOut(ApiModel):
