@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
-from staff_conversations import HolderOut, LabelsOut, Limit, NextToken  # the inboxes' shapes, one definition
+from staff_conversations import HolderOut, LabelsOut, Limit, NextToken, _holder  # the inboxes' shapes, one definition
 
 from frontdesk.adapters.clock import iso
 from frontdesk.auth import STAFF_ROLES
@@ -131,9 +131,7 @@ def overdue_inbox(limit: Limit = None, next_token: NextToken = None) -> Response
                 "conversation_id": conversation.conversation_id,
                 "patient_id": conversation.patient_id,
                 "status": conversation.status,
-                "holder": {"type": conversation.holder_type, "id": conversation.holder_id}
-                if conversation.holder_type
-                else None,
+                "holder": _holder(conversation.holder_type, conversation.holder_id),
                 "last_message_at": iso(conversation.last_message_at or conversation.created_at),
                 "labels": {"reason": conversation.reason, "location": conversation.location},
                 "overdue_since": iso(entry.overdue_since),

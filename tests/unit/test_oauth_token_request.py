@@ -129,3 +129,12 @@ def test_r_auth_4_new_secrets_are_long_random_and_form_safe() -> None:
     secrets = {oauth.new_client_secret() for _ in range(50)}
     assert len(secrets) == 50
     assert all(len(s) >= 43 and quote_plus(s) == s for s in secrets)
+
+
+@pytest.mark.parametrize("body", [b"[" * 200_000, b'{"a": ' * 5_000 + b"1" + b"}" * 5_000, b"x" * 20_000])
+def test_r_api_1_a_nested_or_oversized_token_request_is_invalid_request_not_a_500(body: bytes) -> None:
+    # Given a JSON body nested far deeper than any parser's stack, or one larger than any token request
+    # When it reaches the token endpoint  Then it is the RFC's invalid_request, never a crash
+    with pytest.raises(OAuthError) as refused:
+        parse_token_request("application/json", body, None)
+    assert refused.value.error == "invalid_request"

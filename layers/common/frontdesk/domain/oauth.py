@@ -47,10 +47,15 @@ class TokenRequest:
     basic: bool  # the client authenticated with HTTP Basic
 
 
+MAX_BODY_BYTES = 16 * 1024
+
+
 def parse_token_request(content_type: str, body: bytes, authorization: str | None) -> TokenRequest:
     """The grant type and the client's credentials, or OAuthError (invalid_request, invalid_client,
     unsupported_grant_type) in the order the RFC implies: a malformed request before a wrong grant type."""
     basic = bool(authorization) and authorization.split(" ", 1)[0].lower() == "basic"  # type: ignore[union-attr]
+    if len(body) > MAX_BODY_BYTES:  # this route skips the shared HTTP layer's ceiling: a token request is tiny
+        raise OAuthError("invalid_request", "The request body is too large.", basic=basic)
     params = _parameters(content_type, body, basic)
     header_client = _basic_credentials(authorization) if authorization else None
     body_client = params.get("client_id"), params.get("client_secret")
@@ -85,7 +90,7 @@ def _parameters(content_type: str, body: bytes, basic: bool) -> dict[str, str]:
     elif media_type == "application/json":
         try:
             document = json.loads(text) if text.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # R-API-1: a deeply nested body is a bad request, never a 500
             raise OAuthError("invalid_request", "The JSON body is malformed.", basic=basic) from None
         if not isinstance(document, dict):
             raise OAuthError("invalid_request", "The JSON body must be an object.", basic=basic)

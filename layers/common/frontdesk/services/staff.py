@@ -8,6 +8,7 @@ from frontdesk.adapters.identity import CognitoDirectory, get_directory
 from frontdesk.auth import Principal
 from frontdesk.domain.routing import UNASSIGNED, Holder
 from frontdesk.errors import Conflict, NotFound
+from frontdesk.services.patients import actor_of
 from frontdesk.services.practices import practice_for_caller, require_practice
 from frontdesk.store import practices as store
 from frontdesk.store import routing as routing_store
@@ -47,7 +48,7 @@ def deactivate(
         raise Conflict("You cannot deactivate yourself.", code="cannot_deactivate_self")
     store.set_staff_status(member.practice_id, staff_id, "deactivated")
     (directory or get_directory()).disable(member.email)
-    release_conversations(member.practice_id, staff_id, f"staff:{caller.staff_id or caller.sub}", clock)
+    release_conversations(member.practice_id, staff_id, actor_of(caller), clock)
     return Staff(**{**vars(member), "status": "deactivated"})
 
 

@@ -15,6 +15,7 @@ from frontdesk.services.messages import NewMessage, announce
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import waits
+from frontdesk.store.office_hours import practice_timezone
 from frontdesk.store.practices import Practice
 
 logger = Logger(child=True)
@@ -41,6 +42,7 @@ def remind_unread(clock: Clock | None = None) -> dict[str, int]:
     now = (clock or get_clock()).now()
     reminded = told = deferred = skipped = 0
     practices: dict[str, Practice | None] = {}
+    timezones: dict[str, str] = {}  # read once per practice per run, for the window check and the send alike
     for reply in waits.due_unread(now):
         ids = {"practice_id": reply.practice_id, "conversation_id": reply.conversation_id}
         conversation = waits.get_conversation_consistent(reply.practice_id, reply.conversation_id)
@@ -70,7 +72,10 @@ def remind_unread(clock: Clock | None = None) -> dict[str, int]:
             told += 1
             logger.info("patient not reading", extra=ids)
             continue
-        if outbound_sms.may_send_automated(reply.practice_id, now) is not None:
+        if reply.practice_id not in timezones:
+            timezones[reply.practice_id] = practice_timezone(reply.practice_id)
+        timezone = timezones[reply.practice_id]
+        if outbound_sms.may_send_automated(reply.practice_id, now, timezone) is not None:
             deferred += 1  # R-SMS-4: stays due; the first run inside the window sends it
             continue
         patient = patients_store.get_patient(reply.practice_id, reply.patient_id)
@@ -94,6 +99,7 @@ def remind_unread(clock: Clock | None = None) -> dict[str, int]:
             purpose=outbound_sms.Purpose.UNREAD_REMINDER,
             practice=practice,
             clock=clock,
+            timezone=timezone,
         )
         reminded += 1
         logger.info("unread reply reminded", extra={**ids, "number": reply.reminders_sent + 1, "sms": result.status})

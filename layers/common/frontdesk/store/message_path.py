@@ -254,7 +254,8 @@ def mark_read(conversation: Conversation, now: datetime) -> None:
         if error.cause_response_code == f"{_CONDITION_FAILED}Exception":
             raise Stale("the conversation changed since it was read") from error
         raise
-    waits.clear_unread(conversation.practice_id, conversation.conversation_id, read_at=now)
+    if _unread_reply_possible(conversation):  # the item exists only then: no delete on every read
+        waits.clear_unread(conversation.practice_id, conversation.conversation_id, read_at=now)
 
 
 # ----- staff (replies, assignment, closing) -----
