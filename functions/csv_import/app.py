@@ -26,6 +26,8 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     import_id: str | None = None
     for found in s3_objects(event):
+        # R-SEC-3: the previous object's ids (same event) never label this object's lines, the skip included
+        logger.remove_keys(["practice_id", "import_id", "chunk"])
         if not is_csv_key(found.key):
             logger.info("object without a .csv extension ignored")  # the key is not logged: a name may be PHI
             continue

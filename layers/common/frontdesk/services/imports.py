@@ -138,8 +138,6 @@ def start_import(
 ) -> str | None:
     """Creates the job once per object, reads the header, then processes the file inline or fans it out."""
     practice_id = practice_of_key(obj.key)
-    # R-SEC-3: the previous object's ids (same event or an earlier one) never label this object's lines.
-    logger.remove_keys(["practice_id", "import_id", "chunk"])
     if practice_id is None:
         logger.warning("object outside imports/<practice_id>/ ignored")
         return None
