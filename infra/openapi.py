@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from frontdesk.http import REQUEST_BODY_EXTENSION
 from infra.template import wiring
 
 OUTPUT = Path(__file__).resolve().parent.parent / "layers" / "common" / "frontdesk" / "openapi.json"
@@ -57,6 +58,8 @@ def _fix_operation(operation: dict[str, Any], public: bool) -> None:
     """Validation failures answer API.md's 400 envelope, not Powertools' 422; one success status per route."""
     responses = operation.get("responses", {})
     responses.pop("422", None)
+    if REQUEST_BODY_EXTENSION in operation:
+        operation["requestBody"] = operation.pop(REQUEST_BODY_EXTENSION)
     declared = [status for status in responses if status.startswith("2") and status != "200"]
     if declared and "200" in responses and responses["200"].get("description") == "Successful Response":
         responses.pop("200")

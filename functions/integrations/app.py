@@ -21,6 +21,7 @@ from frontdesk.adapters.clock import get_clock, iso
 from frontdesk.domain import oauth
 from frontdesk.http import (
     PUBLIC,
+    REQUEST_BODY_EXTENSION,
     Access,
     caller,
     error_responses,
@@ -121,6 +122,29 @@ class OAuthErrorOut(ApiModel):
     error_description: str | None = None
 
 
+class TokenForm(ApiModel):
+    """A token request: grant_type=client_credentials, and the client's id and secret here unless sent in HTTP Basic
+    auth (one way only)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    grant_type: Literal["client_credentials"]
+    client_id: str | None = Field(default=None, description="With client_secret, when not sent in HTTP Basic auth.")
+    client_secret: str | None = Field(default=None, description="With client_id, when not sent in HTTP Basic auth.")
+
+
+def _token_request_body() -> dict[str, Any]:
+    """The request body of the token route, for the OpenAPI document (infra/openapi.py moves it in place)."""
+    schema = TokenForm.model_json_schema()
+    return {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": schema},
+            "application/json": {"schema": schema},
+        },
+    }
+
+
 def _oauth_response(status: int, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": OAuthErrorOut}}}
 
@@ -139,6 +163,7 @@ def _oauth_response(status: int, description: str) -> dict[str, Any]:
         429: _oauth_response(429, "too_many_attempts: too many failed requests for this client id"),
         503: error_responses(503)[503],
     },
+    openapi_extensions={REQUEST_BODY_EXTENSION: _token_request_body()},
 )
 def issue_token() -> Response[Any]:
     """Read by hand, not by a body model: the RFC's form encoding is not JSON, and its errors are not API.md's."""

