@@ -10,6 +10,8 @@ from typing import Any
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
+from frontdesk.domain.conversations import Conversation, Message
+from frontdesk.domain.listings import Listing, Notification
 from frontdesk.domain.routing import UNASSIGNED, Holder, Settings, Subscriptions, matches_filters
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.services import outbound_sms, unread_replies
@@ -21,8 +23,6 @@ from frontdesk.store import message_path
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
-from frontdesk.store.conversations import Conversation, Message
-from frontdesk.store.routing import Listing, Notification
 
 _ATTEMPTS = 8
 

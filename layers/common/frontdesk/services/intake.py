@@ -13,10 +13,13 @@ from typing import Any
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.events import EventPublisher
 from frontdesk.domain import reasons as reason_rules
+from frontdesk.domain.conversations import Conversation, Message
 from frontdesk.domain.dob import conversation_block
 from frontdesk.domain.office_hours import OfficeHours
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.phones import normalize_phone
+from frontdesk.domain.practices import Practice
+from frontdesk.domain.routing import RoutingConfig
 from frontdesk.domain.sms_keywords import keyword_of
 from frontdesk.errors import Forbidden, NotFound, ValidationFailed
 from frontdesk.ids import new_id
@@ -29,8 +32,6 @@ from frontdesk.store import office_hours as office_hours_store
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
-from frontdesk.store.conversations import Conversation, Message
-from frontdesk.store.practices import Practice
 
 # R-ROUTE-13: a profile created from an unknown number. The Patient type requires a DOB; this sentinel (the earliest
 # DOB the platform accepts) marks "not known yet" until staff complete or merge the profile (docs/api-extensions.md).
@@ -71,7 +72,7 @@ def _require_patient(practice_id: str, patient_id: str, now: datetime) -> Patien
     return patient
 
 
-def _prompt_inputs(conversation: Conversation, config: routing_store.RoutingConfig) -> reason_rules.PromptInputs:
+def _prompt_inputs(conversation: Conversation, config: RoutingConfig) -> reason_rules.PromptInputs:
     offered = reason_rules.offered_reasons(subs.reasons for subs in config.subscriptions.values())
     return reason_rules.PromptInputs(
         reasons_enabled=config.settings.reasons_enabled,

@@ -9,10 +9,9 @@ from typing import Any
 
 from frontdesk.auth import Principal
 from frontdesk.domain.reasons import REASONS, UNKNOWN_LOCATION
-from frontdesk.domain.routing import Decision, RoutingInput, decide
+from frontdesk.domain.routing import Decision, RoutingConfig, RoutingInput, decide
 from frontdesk.errors import ValidationFailed
 from frontdesk.store import routing as routing_store
-from frontdesk.store.routing import RoutingConfig
 
 PROVIDER_CHANNELS = ("sms", "voicemail")
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from frontdesk.adapters.events import EventPublisher
+from frontdesk.domain.practices import Practice
 from frontdesk.domain.sms_keywords import Keyword
 from frontdesk.services import outbound_sms
 from frontdesk.services.messages import NewMessage, announce
@@ -19,7 +20,7 @@ from frontdesk.services.outbound_sms import Purpose
 from frontdesk.store import message_path, sms_optout
 from frontdesk.store import patients as patients_store
 from frontdesk.store import routing as routing_store
-from frontdesk.store.practices import Practice, get_practice
+from frontdesk.store.practices import get_practice
 
 OPTED_OUT_NOTE = (
     "The patient texted a stop word: no SMS goes to this number from the practice until they text START. "

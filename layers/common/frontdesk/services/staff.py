@@ -6,13 +6,13 @@ from __future__ import annotations
 from frontdesk.adapters.clock import Clock
 from frontdesk.adapters.identity import CognitoDirectory, get_directory
 from frontdesk.auth import Principal
+from frontdesk.domain.practices import Staff
 from frontdesk.domain.routing import UNASSIGNED, Holder
 from frontdesk.errors import Conflict, NotFound
 from frontdesk.services.patients import actor_of
 from frontdesk.services.practices import practice_for_caller, require_practice
 from frontdesk.store import practices as store
 from frontdesk.store import routing as routing_store
-from frontdesk.store.practices import Staff
 
 DEACTIVATED_MESSAGE = "The staff member holding this conversation was deactivated: it is back in Unassigned."
 _PAGE = 100

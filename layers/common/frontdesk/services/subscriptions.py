@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from frontdesk.auth import Principal
+from frontdesk.domain.appointments import Location
 from frontdesk.domain.reasons import LABELS, REASONS, UNKNOWN_LOCATION, subscribers_by_reason
-from frontdesk.domain.routing import UNASSIGNED, Settings, Subscriptions
+from frontdesk.domain.routing import UNASSIGNED, RoutingConfig, Settings, Subscriptions, VoicemailExtension
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as store
-from frontdesk.store.routing import Location, RoutingConfig, VoicemailExtension
 
 
 def _practice(caller: Principal) -> str:

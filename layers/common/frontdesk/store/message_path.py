@@ -11,18 +11,18 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
+from frontdesk.domain.conversations import Conversation, Message
+from frontdesk.domain.listings import Listing
 from frontdesk.domain.messages import NewMessage
 from frontdesk.domain.office_hours import OfficeHours
 from frontdesk.domain.patients import Patient
-from frontdesk.domain.routing import UNASSIGNED, Decision, Holder
+from frontdesk.domain.routing import UNASSIGNED, Decision, Holder, RoutingConfig
 from frontdesk.errors import Stale
 from frontdesk.store import routing as routing_store
 from frontdesk.store import waits
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 from frontdesk.store.conversations import (
-    Conversation,
     ConversationItem,
-    Message,
     MessageItem,
     conversation_ref,
     message_item,
@@ -30,7 +30,7 @@ from frontdesk.store.conversations import (
     to_message,
 )
 from frontdesk.store.patients import PatientItem, PhoneIndexItem, audit_item, to_patient
-from frontdesk.store.routing import IdempotencyItem, Listing, ListingItem, RoutingConfig, RoutingConfigItem
+from frontdesk.store.routing import IdempotencyItem, ListingItem, RoutingConfigItem
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _TRANSACTION_LIMIT = 100  # DynamoDB's items per TransactWriteItems

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,9 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from frontdesk.adapters.clock import iso
-from frontdesk.domain.routing import Settings, Subscriptions
+from frontdesk.domain.appointments import Appointment, Location
+from frontdesk.domain.listings import Listing, Notification
+from frontdesk.domain.routing import RoutingConfig, Settings, Subscriptions, VoicemailExtension
 from frontdesk.errors import Conflict
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem
@@ -128,60 +129,6 @@ class IdempotencyItem(TableItem, discriminator="Idempotency"):
     @staticmethod
     def key(practice_id: str, scope: str, key: str) -> tuple[str, str]:
         return keys.idempotency_pk(practice_id, scope, key), "RECORD"
-
-
-# ----- domain values -----
-
-
-@dataclass(frozen=True)
-class RoutingConfig:
-    practice_id: str
-    settings: Settings
-    subscriptions: dict[str, Subscriptions]
-    version: int
-
-
-@dataclass(frozen=True)
-class Location:
-    location_id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Listing:
-    conversation_id: str
-    patient_id: str
-    status: str
-    holder_type: str
-    holder_id: str | None
-    reason: str | None
-    location: str | None
-    held: bool
-    last_message_at: datetime
-
-
-@dataclass(frozen=True)
-class Notification:
-    notification_id: str
-    type: str
-    conversation_id: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class VoicemailExtension:
-    extension: str
-    reason: str | None
-    inbox_id: str | None
-
-
-@dataclass(frozen=True)
-class Appointment:
-    appointment_id: str
-    patient_id: str
-    location_id: str
-    starts_at: datetime
-    status: str
 
 
 # ----- routing config -----
