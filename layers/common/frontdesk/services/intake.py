@@ -27,11 +27,13 @@ from frontdesk.services import after_hours, sms_consent
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import conversations as conversations_store
+from frontdesk.store import idempotency as idempotency_store
 from frontdesk.store import message_path
 from frontdesk.store import office_hours as office_hours_store
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
+from frontdesk.store import voicemail_extensions as extensions_store
 
 # R-ROUTE-13: a profile created from an unknown number. The Patient type requires a DOB; this sentinel (the earliest
 # DOB the platform accepts) marks "not known yet" until staff complete or merge the profile (docs/api-extensions.md).
@@ -115,7 +117,7 @@ def receive_patient_message(
     """POST /patient/conversation/messages → {message_id, reason}; a repeated client_message_id: the first answer."""
     now = (clock or get_clock()).now()
     scope, key = "patient-message", f"{patient_id}|{client_message_id}"
-    first = routing_store.get_idempotent_answer(practice_id, scope, key, now)
+    first = idempotency_store.get_idempotent_answer(practice_id, scope, key, now)
     if first is not None:
         return first
     patient = _require_patient(practice_id, patient_id, now)
@@ -265,7 +267,7 @@ def _receive_from_provider(
     now = (clock or get_clock()).now()
     practice_id = practice_for_to(to)
     scope = f"provider-{provider}"  # R-SMS-1: per provider, not per channel
-    first = routing_store.get_idempotent_answer(practice_id, scope, provider_message_id, now)
+    first = idempotency_store.get_idempotent_answer(practice_id, scope, provider_message_id, now)
     if first is not None:
         return first  # R-REL-1: a replayed webhook is answered like the first; nothing is written twice
     practice, hours = office_hours_store.practice_and_hours(practice_id)  # one BatchGetItem (A53)
@@ -280,7 +282,7 @@ def _receive_from_provider(
             return answered  # otherwise a "Yes" from a number that never opted out: a message for staff
     reason, source = None, f"cleared_by_{channel}"  # R-ROUTE-6
     if extension:
-        mapping = routing_store.get_extension(practice_id, extension)
+        mapping = extensions_store.get_extension(practice_id, extension)
         if mapping is not None and mapping.reason:
             reason, source = mapping.reason, "voicemail_extension"  # R-ROUTE-12
         elif mapping is not None and mapping.inbox_id:

@@ -20,8 +20,8 @@ from frontdesk.domain.conversations import Conversation
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.routing import Decision, Holder, RoutingInput, decide
 from frontdesk.services.retry import retry_on_stale
+from frontdesk.store import appointments as appointments_store
 from frontdesk.store import message_path
-from frontdesk.store import routing as routing_store
 from frontdesk.store.message_path import RoutingInputs
 
 logger = Logger(child=True)
@@ -51,10 +51,10 @@ class RoutingStore(Protocol):
 
 
 class DynamoRoutingStore:
-    """The table: one BatchGetItem, one Query, one transaction (store/message_path.py, store/routing.py)."""
+    """The table: one BatchGetItem, one Query, one transaction (store/message_path.py, store/appointments.py)."""
 
     read_for_routing = staticmethod(message_path.read_for_routing)
-    next_appointment = staticmethod(routing_store.next_appointment)
+    next_appointment = staticmethod(appointments_store.next_appointment)
     commit_decision = staticmethod(message_path.commit_decision)
 
 
