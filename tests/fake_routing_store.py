@@ -10,12 +10,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from frontdesk.domain.appointments import Appointment
+from frontdesk.domain.conversations import Conversation, Message
+from frontdesk.domain.listings import Listing
 from frontdesk.domain.patients import Patient
-from frontdesk.domain.routing import Decision
+from frontdesk.domain.routing import Decision, RoutingConfig
 from frontdesk.errors import Stale
-from frontdesk.store.conversations import Conversation, Message
 from frontdesk.store.message_path import RoutingInputs
-from frontdesk.store.routing import Appointment, Listing, RoutingConfig
 
 
 @dataclass

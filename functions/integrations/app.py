@@ -19,6 +19,7 @@ from pydantic import ConfigDict, Field
 
 from frontdesk.adapters.clock import get_clock, iso
 from frontdesk.domain import oauth
+from frontdesk.domain.appointments import Location
 from frontdesk.http import (
     PUBLIC,
     REQUEST_BODY_EXTENSION,
@@ -33,7 +34,6 @@ from frontdesk.http import (
 )
 from frontdesk.schemas import ApiModel, OneLine, PmLocationId
 from frontdesk.services import pm as service
-from frontdesk.store.routing import Location
 
 logger = Logger()
 tracer = Tracer()

@@ -24,6 +24,7 @@ from pydantic import ConfigDict, Field, ValidationError
 
 from frontdesk import secrets
 from frontdesk.adapters.clock import iso, parse_iso
+from frontdesk.domain.conversations import Message
 from frontdesk.domain.reasons import LABELS
 from frontdesk.errors import ApiError, TooLarge, Unauthenticated
 from frontdesk.http import (
@@ -41,7 +42,6 @@ from frontdesk.http import (
 )
 from frontdesk.schemas import ApiModel, BodyText, HttpsUrl, OneLine
 from frontdesk.services import intake
-from frontdesk.store.conversations import Message
 
 logger = Logger()
 tracer = Tracer()

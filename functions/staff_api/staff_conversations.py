@@ -17,8 +17,8 @@ from frontdesk.store.page_tokens import PageScope, decode_token, encode_token
 from frontdesk.store.pagination import clamp_limit
 
 if TYPE_CHECKING:  # the stores load with the service, in the route that needs them (docs/performance.md)
-    from frontdesk.store.conversations import Conversation, Message
-    from frontdesk.store.routing import Listing
+    from frontdesk.domain.conversations import Conversation, Message
+    from frontdesk.domain.listings import Listing
 
 # Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
 # others (docs/performance.md).

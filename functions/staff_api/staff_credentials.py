@@ -17,7 +17,7 @@ from frontdesk.http import Access, caller, error_responses, json_response, ok_re
 from frontdesk.schemas import ApiModel
 
 if TYPE_CHECKING:
-    from frontdesk.store.credentials import Credential
+    from frontdesk.domain.credentials import Credential
 
 router = APIGatewayHttpRouter()
 ADMIN = frozenset({"admin"})

@@ -26,6 +26,7 @@ def test_r_rel_2_twenty_concurrent_messages_into_one_conversation_lose_none_and_
     from frontdesk.services.intake import receive_sms
     from frontdesk.services.routing import route_message
     from frontdesk.store import keys
+    from frontdesk.store import listings as listings_store
     from frontdesk.store import routing as store
     from frontdesk.store.conversations import MessageItem, get_conversation, list_messages
 
@@ -69,7 +70,7 @@ def test_r_rel_2_twenty_concurrent_messages_into_one_conversation_lose_none_and_
         item = MessageItem.get(keys.conversation_pk(practice_id, conversation_id), event["message_sk"])
         assert item.routing, item.message_id
     for staff_id in ("s1", "s2"):
-        notes, _ = store.list_notifications(practice_id, staff_id, 200, None)
+        notes, _ = listings_store.list_notifications(practice_id, staff_id, 200, None)
         assert sorted(n.notification_id for n in notes) == sorted({n.notification_id for n in notes})
         assert len(notes) == 21, staff_id
     conversation = get_conversation(practice_id, conversation_id)

@@ -11,6 +11,7 @@ from tests.support import invoke_route, unique_phone
 def test_r_route_8_three_hundred_recipients_each_notified_exactly_once(dynamodb: str) -> None:
     from frontdesk.services.intake import receive_sms
     from frontdesk.services.routing import route_message
+    from frontdesk.store import listings as listings_store
     from frontdesk.store import routing as store
     from frontdesk.store.conversations import get_conversation
 
@@ -38,9 +39,9 @@ def test_r_route_8_three_hundred_recipients_each_notified_exactly_once(dynamodb:
     assert (first.already_routed, second.already_routed) == (False, True)
     assert first.decision is not None and len(first.decision.recipients) == 300
     for staff_id in staff_ids[::37] + [staff_ids[-1]]:
-        notes, _ = store.list_notifications(practice_id, staff_id, 10, None)
+        notes, _ = listings_store.list_notifications(practice_id, staff_id, 10, None)
         assert [n.conversation_id for n in notes] == [answer["conversation_id"]]
-        mine, _ = store.list_inbox(practice_id, f"staff#{staff_id}", 10, None)
+        mine, _ = listings_store.list_inbox(practice_id, f"staff#{staff_id}", 10, None)
         assert [i.conversation_id for i in mine] == [answer["conversation_id"]]
     conversation = get_conversation(practice_id, answer["conversation_id"])
     assert conversation is not None and len(conversation.listed_in) == 301
@@ -49,5 +50,5 @@ def test_r_route_8_three_hundred_recipients_each_notified_exactly_once(dynamodb:
     closed = invoke_route("POST", f"/conversations/{answer['conversation_id']}/close", {}, admin)
     assert closed.status == 200, closed
     for staff_id in staff_ids[::37] + [staff_ids[-1]]:
-        assert store.list_inbox(practice_id, f"staff#{staff_id}", 10, None)[0] == []
-    assert store.list_inbox(practice_id, "unassigned", 10, None)[0] == []
+        assert listings_store.list_inbox(practice_id, f"staff#{staff_id}", 10, None)[0] == []
+    assert listings_store.list_inbox(practice_id, "unassigned", 10, None)[0] == []

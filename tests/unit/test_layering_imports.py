@@ -82,3 +82,99 @@ def test_no_module_outside_the_store_names_a_store_item_but_the_listed_ones() ->
 def test_the_item_allow_list_only_shrinks() -> None:
     for module in sorted(STILL_NAMING_ITEMS):
         assert store_items_named((ROOT / module).read_text()), f"{module} is clean now: remove it from the list"
+
+
+# ----- issue 13 item 2: domain types live in domain/, so handlers and the domain never import the store to name one.
+# What is enforced: (a) no module of domain/ imports frontdesk.store at all (any name, any form, even under
+# TYPE_CHECKING); (b) no module of functions/ (every handler module, not only app.py) imports a type from
+# frontdesk.store — a CapWords name (`from frontdesk.store.x import Conversation`), or one read as an attribute of
+# an imported store module (`conversations_store.Conversation`, `frontdesk.store.x.Conversation`). Handlers may still
+# import the store's functions and constants (page tokens, clamp_limit) and `frontdesk.store.base` for its import
+# cost. Allowed types, by name: PageScope (what a page token binds; tokens wrap the store's keys, a store concern), and
+# ImportJob/RowError until the imports split moves them into domain/ (issue 13 item 3; remove them here then).
+STORE_TYPES_HANDLERS_MAY_NAME = {"PageScope"}
+STORE_TYPES_STILL_TO_MOVE = {"ImportJob", "RowError"}
+
+
+def _is_type_name(name: str) -> bool:
+    return name[:1].isupper() and not name.isupper()  # CapWords: a class; CONSTANTS are not types
+
+
+def store_types_named(source: str) -> list[str]:
+    """Types (CapWords names) a module takes from frontdesk.store: imported by name, or read off a store module."""
+    found: list[str] = []
+    store_modules: set[str] = set()  # local names bound to a store module
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("frontdesk.store"):
+            for alias in node.names:
+                if _is_type_name(alias.name):
+                    found.append(f"line {node.lineno}: {alias.name}")
+                elif node.module == "frontdesk.store":
+                    store_modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            store_modules |= {a.asname for a in node.names if a.asname and a.name.startswith("frontdesk.store.")}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _is_type_name(node.attr):
+            owner = ast.unparse(node.value)
+            if owner in store_modules or owner.startswith("frontdesk.store."):
+                found.append(f"line {node.lineno}: {owner}.{node.attr}")
+    return found
+
+
+def imports_the_store(source: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("frontdesk.store"):
+            found.append(f"line {node.lineno}: {node.module}")
+        elif isinstance(node, ast.Import):
+            found += [f"line {node.lineno}: {a.name}" for a in node.names if a.name.startswith("frontdesk.store")]
+    return found
+
+
+def test_the_type_checks_see_every_way_of_naming_a_store_type() -> None:
+    # Given a source naming store types by import, through a module alias and by the full dotted path
+    source = (
+        "from frontdesk.store.conversations import Conversation, get_conversation\n"
+        "from frontdesk.store.page_tokens import MAX_TOKEN_CHARS\n"
+        "from frontdesk.store import routing as routing_store\nimport frontdesk.store.practices as ps\n"
+        "import frontdesk.store.base\n"
+        "def f(c: routing_store.RoutingConfig, p: ps.Practice) -> frontdesk.store.base.TableItem:\n"
+        "    return routing_store.get_config(c)\n"
+    )
+    # Then each type is reported, and functions, constants and plain module imports are not
+    assert sorted(hit.split(": ")[1] for hit in store_types_named(source)) == [
+        "Conversation",
+        "frontdesk.store.base.TableItem",
+        "ps.Practice",
+        "routing_store.RoutingConfig",
+    ]
+    assert store_types_named("from frontdesk.domain.conversations import Conversation\nx: Conversation\n") == []
+    assert len(imports_the_store(source)) == 5 and imports_the_store("from frontdesk.domain import routing\n") == []
+
+
+def test_issue_13_domain_never_imports_the_store() -> None:
+    # Given every module of domain/
+    modules = sorted((PACKAGE / "domain").rglob("*.py"))
+    assert len(modules) > 10
+    # Then none imports frontdesk.store: the domain is pure, and the store maps its items to domain types
+    assert {_relative(m): hits for m in modules if (hits := imports_the_store(m.read_text()))} == {}
+
+
+def test_issue_13_handlers_name_domain_types_never_store_types() -> None:
+    # Given every handler module of functions/
+    modules = sorted((ROOT / "functions").rglob("*.py"))
+    allowed = STORE_TYPES_HANDLERS_MAY_NAME | STORE_TYPES_STILL_TO_MOVE
+    # When the types they take from the store are read
+    offenders = {
+        _relative(m): hits
+        for m in modules
+        if (hits := [h for h in store_types_named(m.read_text()) if h.split(": ")[1].split(".")[-1] not in allowed])
+    }
+    # Then there are none: Conversation, Message, Listing, Credential ... come from frontdesk.domain
+    assert offenders == {}
+
+
+def test_the_store_types_still_to_move_only_shrink() -> None:
+    named = {h.split(": ")[1] for m in (ROOT / "functions").rglob("*.py") for h in store_types_named(m.read_text())}
+    assert named >= STORE_TYPES_STILL_TO_MOVE, "a type moved into domain/: remove it from STORE_TYPES_STILL_TO_MOVE"

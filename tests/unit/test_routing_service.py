@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from frontdesk.adapters.clock import FixedClock, iso
+from frontdesk.domain.appointments import Appointment
+from frontdesk.domain.conversations import Conversation, Message
 from frontdesk.domain.patients import Patient
-from frontdesk.domain.routing import Settings, Subscriptions
+from frontdesk.domain.routing import RoutingConfig, Settings, Subscriptions
 from frontdesk.services import retry
 from frontdesk.services.routing import route_message
-from frontdesk.store.conversations import Conversation, Message
-from frontdesk.store.routing import Appointment, RoutingConfig
 from tests.fake_routing_store import FakeRoutingStore
 
 PRACTICE, CONVERSATION, PATIENT = "p1", "c1", "pt1"

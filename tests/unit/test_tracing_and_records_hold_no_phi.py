@@ -56,17 +56,17 @@ def test_r_sec_2_every_tracer_decorator_in_code_passes_capture_response_false() 
 
 def test_r_rel_1_idempotency_record_holds_ids_only_hashes_the_client_key_and_expires() -> None:
     # Given a record of a first answer, keyed by a client-chosen key that could carry anything
-    from frontdesk.store import routing
+    from frontdesk.store import idempotency as idempotency_store
 
     at = datetime(2026, 1, 1, tzinfo=UTC)
     key = "+16465550177 Zebulon"
-    item = routing.idempotency_item("p1", "patient-message", key, {"message_id": "m1", "reason": None}, at)
+    item = idempotency_store.idempotency_item("p1", "patient-message", key, {"message_id": "m1", "reason": None}, at)
     stored = item.serialize()
     # Then the key is hashed, the item holds only the practice, ids and times, and it expires in 7 days
     assert "6465550177" not in repr(stored) and "Zebulon" not in repr(stored)
     assert set(item.answer) <= {"message_id", "reason", "conversation_id"}
-    assert item.expires_ttl == at + timedelta(seconds=routing.IDEMPOTENCY_TTL_SECONDS)
-    assert routing.IDEMPOTENCY_TTL_SECONDS <= 7 * 24 * 3600
+    assert item.expires_ttl == at + timedelta(seconds=idempotency_store.IDEMPOTENCY_TTL_SECONDS)
+    assert idempotency_store.IDEMPOTENCY_TTL_SECONDS <= 7 * 24 * 3600
     assert set(stored) <= {"pk", "sk", "type", "practice_id", "answer", "created_at", "ttl"}
 
 

@@ -2,7 +2,8 @@
 
 Given the routing settings, everyone's subscriptions, the conversation's state and the message, it says who holds
 the conversation, which inboxes list it, its labels, who is notified — and why (the explanation is stored with the
-message so a practice can answer "why did Maria get this and not Tom?").
+message so a practice can answer "why did Maria get this and not Tom?"). The configuration it reads is here too:
+RoutingConfig (settings + subscriptions, as stored) and VoicemailExtension (R-ROUTE-12).
 """
 
 from __future__ import annotations
@@ -46,6 +47,25 @@ class Settings:
 
     def dimensions(self) -> list[str]:
         return [name for name, on in (("reason", self.reasons_enabled), ("location", self.locations_enabled)) if on]
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """A practice's routing settings and every staff member's subscriptions, as read (version: optimistic lock)."""
+
+    practice_id: str
+    settings: Settings
+    subscriptions: dict[str, Subscriptions]
+    version: int
+
+
+@dataclass(frozen=True)
+class VoicemailExtension:
+    """R-ROUTE-12: a voicemail extension maps to a reason or a custom inbox (or neither)."""
+
+    extension: str
+    reason: str | None
+    inbox_id: str | None
 
 
 @dataclass(frozen=True)

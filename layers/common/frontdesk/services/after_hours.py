@@ -11,10 +11,10 @@ from aws_lambda_powertools import Logger
 
 from frontdesk.domain.messages import Posted
 from frontdesk.domain.office_hours import OfficeHours, closed_period_id
+from frontdesk.domain.practices import Practice
 from frontdesk.services import outbound_sms
 from frontdesk.services.messages import NewMessage
 from frontdesk.store import waits
-from frontdesk.store.practices import Practice
 
 logger = Logger(child=True)
 AFTER_HOURS_KIND = "after_hours_reply"

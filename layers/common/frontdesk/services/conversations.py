@@ -10,6 +10,8 @@ from typing import Any
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
+from frontdesk.domain.conversations import Conversation, Message
+from frontdesk.domain.listings import Listing, Notification
 from frontdesk.domain.routing import UNASSIGNED, Holder, Settings, Subscriptions, matches_filters
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.services import outbound_sms, unread_replies
@@ -17,12 +19,11 @@ from frontdesk.services.messages import NewMessage
 from frontdesk.services.patients import actor_of
 from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import conversations as store
+from frontdesk.store import listings as listings_store
 from frontdesk.store import message_path
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
-from frontdesk.store.conversations import Conversation, Message
-from frontdesk.store.routing import Listing, Notification
 
 _ATTEMPTS = 8
 
@@ -62,12 +63,12 @@ def list_inbox(caller: Principal, inbox: str, limit: int, start_key: dict[str, A
             # R-ROUTE-10: its own 403 code, so a client can offer the subscription (the role may use the route).
             raise Forbidden("Subscribe to the Unassigned inbox to see it.", code="subscription_required")
         listing = UNASSIGNED if inbox == "unassigned" else f"staff#{staff_id}"
-        items, next_key = routing_store.list_inbox(practice_id, listing, limit, start_key)
+        items, next_key = listings_store.list_inbox(practice_id, listing, limit, start_key)
         visible = [i for i in items if i.held or _in_filter(config.settings, subs, i)]
         return InboxPage(visible, True, next_key)
     if practices_store.get_inbox(practice_id, inbox) is None:
         raise NotFound("No such inbox.")
-    items, next_key = routing_store.list_inbox(practice_id, f"inbox#{inbox}", limit, start_key)
+    items, next_key = listings_store.list_inbox(practice_id, f"inbox#{inbox}", limit, start_key)
     return InboxPage(items, False, next_key)
 
 
@@ -198,7 +199,7 @@ def _move(
 def notifications(
     caller: Principal, limit: int, start_key: dict[str, Any] | None
 ) -> tuple[list[Notification], dict[str, Any] | None]:
-    return routing_store.list_notifications(_practice(caller), _staff(caller), limit, start_key)
+    return listings_store.list_notifications(_practice(caller), _staff(caller), limit, start_key)
 
 
 def _require(practice_id: str, conversation_id: str, *, consistent: bool = False) -> Conversation:

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from frontdesk import secrets
 from frontdesk.auth import Principal, issue_token
 from frontdesk.domain import oauth
+from frontdesk.domain.credentials import Credential
 from frontdesk.errors import Forbidden, NotFound, ValidationFailed
 from frontdesk.ids import new_id
 from frontdesk.store import credentials as store
-from frontdesk.store.credentials import Credential
 
 ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 FAILURE_WINDOW_SECONDS = 15 * 60

@@ -13,10 +13,13 @@ from typing import Any
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.events import EventPublisher
 from frontdesk.domain import reasons as reason_rules
+from frontdesk.domain.conversations import Conversation, Message
 from frontdesk.domain.dob import conversation_block
 from frontdesk.domain.office_hours import OfficeHours
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.phones import normalize_phone
+from frontdesk.domain.practices import Practice
+from frontdesk.domain.routing import RoutingConfig
 from frontdesk.domain.sms_keywords import keyword_of
 from frontdesk.errors import Forbidden, NotFound, ValidationFailed
 from frontdesk.ids import new_id
@@ -24,13 +27,13 @@ from frontdesk.services import after_hours, sms_consent
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import conversations as conversations_store
+from frontdesk.store import idempotency as idempotency_store
 from frontdesk.store import message_path
 from frontdesk.store import office_hours as office_hours_store
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
-from frontdesk.store.conversations import Conversation, Message
-from frontdesk.store.practices import Practice
+from frontdesk.store import voicemail_extensions as extensions_store
 
 # R-ROUTE-13: a profile created from an unknown number. The Patient type requires a DOB; this sentinel (the earliest
 # DOB the platform accepts) marks "not known yet" until staff complete or merge the profile (docs/api-extensions.md).
@@ -71,7 +74,7 @@ def _require_patient(practice_id: str, patient_id: str, now: datetime) -> Patien
     return patient
 
 
-def _prompt_inputs(conversation: Conversation, config: routing_store.RoutingConfig) -> reason_rules.PromptInputs:
+def _prompt_inputs(conversation: Conversation, config: RoutingConfig) -> reason_rules.PromptInputs:
     offered = reason_rules.offered_reasons(subs.reasons for subs in config.subscriptions.values())
     return reason_rules.PromptInputs(
         reasons_enabled=config.settings.reasons_enabled,
@@ -114,7 +117,7 @@ def receive_patient_message(
     """POST /patient/conversation/messages → {message_id, reason}; a repeated client_message_id: the first answer."""
     now = (clock or get_clock()).now()
     scope, key = "patient-message", f"{patient_id}|{client_message_id}"
-    first = routing_store.get_idempotent_answer(practice_id, scope, key, now)
+    first = idempotency_store.get_idempotent_answer(practice_id, scope, key, now)
     if first is not None:
         return first
     patient = _require_patient(practice_id, patient_id, now)
@@ -264,7 +267,7 @@ def _receive_from_provider(
     now = (clock or get_clock()).now()
     practice_id = practice_for_to(to)
     scope = f"provider-{provider}"  # R-SMS-1: per provider, not per channel
-    first = routing_store.get_idempotent_answer(practice_id, scope, provider_message_id, now)
+    first = idempotency_store.get_idempotent_answer(practice_id, scope, provider_message_id, now)
     if first is not None:
         return first  # R-REL-1: a replayed webhook is answered like the first; nothing is written twice
     practice, hours = office_hours_store.practice_and_hours(practice_id)  # one BatchGetItem (A53)
@@ -279,7 +282,7 @@ def _receive_from_provider(
             return answered  # otherwise a "Yes" from a number that never opted out: a message for staff
     reason, source = None, f"cleared_by_{channel}"  # R-ROUTE-6
     if extension:
-        mapping = routing_store.get_extension(practice_id, extension)
+        mapping = extensions_store.get_extension(practice_id, extension)
         if mapping is not None and mapping.reason:
             reason, source = mapping.reason, "voicemail_extension"  # R-ROUTE-12
         elif mapping is not None and mapping.inbox_id:

@@ -18,10 +18,11 @@ from enum import StrEnum
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import RecipientOptedOut, SmsSender, get_sms_sender
 from frontdesk.domain import quiet_hours
+from frontdesk.domain.practices import Practice
 from frontdesk.errors import Conflict
 from frontdesk.store import sms_optout
 from frontdesk.store.office_hours import practice_timezone
-from frontdesk.store.practices import Practice, get_practice
+from frontdesk.store.practices import get_practice
 
 SMS_ACTOR = "system:sms"
 

@@ -14,6 +14,7 @@ from frontdesk.domain.messages import Posted
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.phone_change import PhoneRequest, Refused
 from frontdesk.domain.phones import mask_phone, normalize_phone
+from frontdesk.domain.practices import Practice
 from frontdesk.errors import Conflict, Expired, NotFound, TooManyAttempts, ValidationFailed
 from frontdesk.ids import new_id
 from frontdesk.services import outbound_sms
@@ -26,7 +27,7 @@ from frontdesk.store import identity
 from frontdesk.store import patients as patient_store
 from frontdesk.store.identity import PatientChange, StaleWrite
 from frontdesk.store.office_hours import practice_timezone
-from frontdesk.store.practices import Practice, get_practice
+from frontdesk.store.practices import get_practice
 
 
 @dataclass(frozen=True)

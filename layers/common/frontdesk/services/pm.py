@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from frontdesk.adapters.clock import Clock, get_clock, parse_iso
 from frontdesk.auth import Principal
+from frontdesk.domain.appointments import Appointment, Location
 from frontdesk.errors import Conflict, NotFound, ValidationFailed
+from frontdesk.store import appointments as store
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
-from frontdesk.store import routing as store
-from frontdesk.store.routing import Appointment, Location
 
 
 def _practice_with_pm(caller: Principal) -> str:

@@ -7,10 +7,10 @@ from frontdesk.adapters.identity import CognitoDirectory, get_directory
 from frontdesk.auth import Principal
 from frontdesk.domain.patients import clean_name
 from frontdesk.domain.phones import normalize_phone
+from frontdesk.domain.practices import Inbox, Practice, Staff
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.ids import new_id
 from frontdesk.store import practices as store
-from frontdesk.store.practices import Inbox, Practice, Staff
 
 SUPPORTED_COUNTRIES = ("US",)
 

@@ -12,14 +12,14 @@ from aws_lambda_powertools import Logger
 
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.auth import Principal
+from frontdesk.domain.conversations import Conversation
 from frontdesk.domain.messages import Posted
-from frontdesk.domain.routing import Holder, RoutingInput, decide
+from frontdesk.domain.routing import Holder, RoutingConfig, RoutingInput, decide
 from frontdesk.services.messages import NewMessage
+from frontdesk.store import listings as listings_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
 from frontdesk.store import waits
-from frontdesk.store.conversations import Conversation
-from frontdesk.store.routing import RoutingConfig
 
 logger = Logger(child=True)
 OVERDUE_KIND = "response_overdue"
@@ -71,7 +71,7 @@ def escalate_overdue(clock: Clock | None = None) -> dict[str, int]:
             kind=OVERDUE_KIND,
         )
         notifications: list[Any] = [
-            routing_store.notification_item(
+            listings_store.notification_item(
                 practice_id, staff_id, message.message_id, current.conversation_id, "system_message", now
             )
             for staff_id in recipients

@@ -15,14 +15,14 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from frontdesk.adapters.clock import Clock, get_clock, iso
+from frontdesk.domain.appointments import Appointment
+from frontdesk.domain.conversations import Conversation
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.routing import Decision, Holder, RoutingInput, decide
 from frontdesk.services.retry import retry_on_stale
+from frontdesk.store import appointments as appointments_store
 from frontdesk.store import message_path
-from frontdesk.store import routing as routing_store
-from frontdesk.store.conversations import Conversation
 from frontdesk.store.message_path import RoutingInputs
-from frontdesk.store.routing import Appointment
 
 logger = Logger(child=True)
 _ATTEMPTS = 16  # many messages of one conversation routed at once (R-REL-2)
@@ -51,10 +51,10 @@ class RoutingStore(Protocol):
 
 
 class DynamoRoutingStore:
-    """The table: one BatchGetItem, one Query, one transaction (store/message_path.py, store/routing.py)."""
+    """The table: one BatchGetItem, one Query, one transaction (store/message_path.py, store/appointments.py)."""
 
     read_for_routing = staticmethod(message_path.read_for_routing)
-    next_appointment = staticmethod(routing_store.next_appointment)
+    next_appointment = staticmethod(appointments_store.next_appointment)
     commit_decision = staticmethod(message_path.commit_decision)
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from frontdesk.auth import Principal
 from frontdesk.domain.reasons import REASONS, UNKNOWN_LOCATION
-from frontdesk.domain.routing import Decision, RoutingInput, decide
+from frontdesk.domain.routing import Decision, RoutingConfig, RoutingInput, decide
 from frontdesk.errors import ValidationFailed
+from frontdesk.store import appointments as appointments_store
 from frontdesk.store import routing as routing_store
-from frontdesk.store.routing import RoutingConfig
 
 PROVIDER_CHANNELS = ("sms", "voicemail")
 
@@ -54,7 +54,7 @@ def coverage(caller: Principal) -> Coverage:
     reasons: list[str | None] = list(REASONS) if settings.reasons_enabled else [None]
     locations: list[str | None] = [None]
     if settings.locations_enabled:
-        locations = [*(loc.location_id for loc in routing_store.list_locations(practice_id)), UNKNOWN_LOCATION]
+        locations = [*(loc.location_id for loc in appointments_store.list_locations(practice_id)), UNKNOWN_LOCATION]
     uncovered = []
     for reason in reasons:
         for location in locations:
@@ -78,7 +78,7 @@ def simulate(caller: Principal, reason: str | None, location: str | None, channe
         raise ValidationFailed("Unknown reason.", field="reason")
     config = routing_store.get_config(practice_id)
     if location is not None and location != UNKNOWN_LOCATION:
-        known = {loc.location_id for loc in routing_store.list_locations(practice_id)}
+        known = {loc.location_id for loc in appointments_store.list_locations(practice_id)}
         if location not in known:
             raise ValidationFailed("Unknown location.", field="location")
     if location == UNKNOWN_LOCATION:

@@ -12,14 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from frontdesk.adapters.events import EventPublisher
+from frontdesk.domain.practices import Practice
 from frontdesk.domain.sms_keywords import Keyword
 from frontdesk.services import outbound_sms
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.outbound_sms import Purpose
+from frontdesk.store import idempotency as idempotency_store
 from frontdesk.store import message_path, sms_optout
 from frontdesk.store import patients as patients_store
-from frontdesk.store import routing as routing_store
-from frontdesk.store.practices import Practice, get_practice
+from frontdesk.store.practices import get_practice
 
 OPTED_OUT_NOTE = (
     "The patient texted a stop word: no SMS goes to this number from the practice until they text START. "
@@ -112,7 +113,7 @@ def _claim(record: tuple[str, str, str, dict[str, Any]] | None, messages: list[N
 
 
 def _first(practice_id: str, scope: str, key: str, now: datetime) -> dict[str, Any] | None:
-    return routing_store.get_idempotent_answer(practice_id, scope, key, now)
+    return idempotency_store.get_idempotent_answer(practice_id, scope, key, now)
 
 
 def carry_opt_out(practice_id: str, kept_cell: str | None, other_cells: list[str | None], at: datetime) -> bool:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from frontdesk.adapters.clock import Clock
 from frontdesk.adapters.identity import CognitoDirectory, get_directory
 from frontdesk.auth import Principal
+from frontdesk.domain.practices import Staff
 from frontdesk.domain.routing import UNASSIGNED, Holder
 from frontdesk.errors import Conflict, NotFound
 from frontdesk.services.patients import actor_of
 from frontdesk.services.practices import practice_for_caller, require_practice
+from frontdesk.store import listings as listings_store
 from frontdesk.store import practices as store
-from frontdesk.store import routing as routing_store
-from frontdesk.store.practices import Staff
 
 DEACTIVATED_MESSAGE = "The staff member holding this conversation was deactivated: it is back in Unassigned."
 _PAGE = 100
@@ -59,7 +59,7 @@ def release_conversations(practice_id: str, staff_id: str, actor: str, clock: Cl
 
     moved = 0
     while True:
-        held, _ = routing_store.list_inbox(practice_id, f"staff#{staff_id}", _PAGE, None)
+        held, _ = listings_store.list_inbox(practice_id, f"staff#{staff_id}", _PAGE, None)
         held = [h for h in held if h.holder_type == "staff" and h.holder_id == staff_id]
         if not held:
             return moved

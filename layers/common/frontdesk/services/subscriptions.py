@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from frontdesk.auth import Principal
+from frontdesk.domain.appointments import Location
 from frontdesk.domain.reasons import LABELS, REASONS, UNKNOWN_LOCATION, subscribers_by_reason
-from frontdesk.domain.routing import UNASSIGNED, Settings, Subscriptions
+from frontdesk.domain.routing import UNASSIGNED, RoutingConfig, Settings, Subscriptions, VoicemailExtension
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from frontdesk.store import appointments as appointments_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as store
-from frontdesk.store.routing import Location, RoutingConfig, VoicemailExtension
+from frontdesk.store import voicemail_extensions as extensions_store
 
 
 def _practice(caller: Principal) -> str:
@@ -57,7 +59,7 @@ def reasons(caller: Principal) -> list[dict[str, object]]:
 def locations(caller: Principal) -> list[tuple[Location, list[str]]]:
     practice_id = _practice(caller)
     config = store.get_config(practice_id)
-    found = store.list_locations(practice_id)
+    found = appointments_store.list_locations(practice_id)
     return [
         (location, sorted(sid for sid, subs in config.subscriptions.items() if location.location_id in subs.locations))
         for location in found
@@ -68,8 +70,8 @@ def sync_locations(caller: Principal) -> list[Location]:
     """ "Sync with EHR": copies the PM feed's locations into routing (R-ROUTE-2)."""
     practice_id = _practice(caller)
     _require_pm(practice_id)
-    feed = store.list_pm_locations(practice_id)
-    store.save_locations(practice_id, feed)
+    feed = appointments_store.list_pm_locations(practice_id)
+    appointments_store.save_locations(practice_id, feed)
     return feed
 
 
@@ -100,7 +102,7 @@ def put_subscriptions(
         raise ValidationFailed("Unknown reason.", field="reasons")
     wanted_locations = set(locations_) - {UNKNOWN_LOCATION}
     if wanted_locations:
-        known = {location.location_id for location in store.list_locations(practice_id)}
+        known = {location.location_id for location in appointments_store.list_locations(practice_id)}
         if not wanted_locations <= known:
             raise ValidationFailed("Unknown location.", field="locations")
     for inbox in set(inboxes) - {UNASSIGNED}:
@@ -124,5 +126,5 @@ def put_extension(caller: Principal, extension: str, reason: str | None, inbox_i
     if inbox_id is not None and practices_store.get_inbox(practice_id, inbox_id) is None:
         raise NotFound("No such inbox.")
     mapping = VoicemailExtension(extension, reason, inbox_id)
-    store.put_extension(practice_id, mapping)
+    extensions_store.put_extension(practice_id, mapping)
     return mapping

@@ -10,13 +10,13 @@ from aws_lambda_powertools import Logger
 
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.domain.messages import Posted
+from frontdesk.domain.practices import Practice
 from frontdesk.services import outbound_sms
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import waits
 from frontdesk.store.office_hours import practice_timezone
-from frontdesk.store.practices import Practice
 
 logger = Logger(child=True)
 UNREAD_AFTER = timedelta(hours=24)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist
 
 from frontdesk.adapters.clock import iso
+from frontdesk.domain.conversations import Conversation, Message
 from frontdesk.domain.messages import NewMessage
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem
@@ -72,44 +72,6 @@ class MessageItem(TableItem, discriminator="Message"):
     @staticmethod
     def sort_key(created_at_iso: str, message_id: str) -> str:
         return f"MSG#{created_at_iso}#{message_id}"
-
-
-@dataclass(frozen=True)
-class Conversation:
-    practice_id: str
-    conversation_id: str
-    patient_id: str
-    status: str
-    holder_type: str | None
-    holder_id: str | None
-    reason: str | None
-    location: str | None
-    last_message_at: datetime | None
-    last_patient_message_at: datetime | None
-    last_patient_reason: str | None
-    last_practice_message_at: datetime | None
-    patient_read_at: datetime | None
-    listed_in: tuple[str, ...]
-    created_at: datetime
-    version: int
-    waiting_since: datetime | None = None
-    overdue_since: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Message:
-    message_id: str
-    sender: str
-    channel: str
-    body: str
-    created_at: datetime
-    reason: str | None = None
-    kind: str | None = None
-    ambiguous_sender: bool = False
-    internal: bool = False
-    author_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    routing: dict[str, Any] | None = None
 
 
 def to_conversation(item: ConversationItem) -> Conversation:

@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
+from frontdesk.domain.credentials import Credential
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 
@@ -56,18 +56,6 @@ class TokenFailuresItem(TableItem, discriminator="TokenFailures"):
         # Hashed: the client id is whatever a caller sent (bounded length, no control over its characters).
         digest = hashlib.sha256(client_id.encode("utf-8", "replace")).hexdigest()[:32]
         return f"TOKENFAILURES#{digest}", f"WINDOW#{window}"
-
-
-@dataclass(frozen=True)
-class Credential:
-    practice_id: str
-    credential_id: str
-    client_id: str
-    name: str
-    secret_salt: str
-    secret_hash: str
-    created_at: datetime
-    revoked_at: datetime | None
 
 
 def _credential(item: CredentialItem) -> Credential:

@@ -11,26 +11,30 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
+from frontdesk.domain.conversations import Conversation, Message
+from frontdesk.domain.listings import Listing
 from frontdesk.domain.messages import NewMessage
 from frontdesk.domain.office_hours import OfficeHours
 from frontdesk.domain.patients import Patient
-from frontdesk.domain.routing import UNASSIGNED, Decision, Holder
+from frontdesk.domain.routing import UNASSIGNED, Decision, Holder, RoutingConfig
 from frontdesk.errors import Stale
+from frontdesk.store import idempotency as idempotency_store
+from frontdesk.store import listings as listings_store
 from frontdesk.store import routing as routing_store
 from frontdesk.store import waits
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 from frontdesk.store.conversations import (
-    Conversation,
     ConversationItem,
-    Message,
     MessageItem,
     conversation_ref,
     message_item,
     to_conversation,
     to_message,
 )
+from frontdesk.store.idempotency import IdempotencyItem
+from frontdesk.store.listings import ListingItem
 from frontdesk.store.patients import PatientItem, PhoneIndexItem, audit_item, to_patient
-from frontdesk.store.routing import IdempotencyItem, Listing, ListingItem, RoutingConfig, RoutingConfigItem
+from frontdesk.store.routing import RoutingConfigItem
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _TRANSACTION_LIMIT = 100  # DynamoDB's items per TransactWriteItems
@@ -94,7 +98,7 @@ def commit_decision(
     for name in listings:
         held = holder.type != "unassigned" and name == holder.listing()
         extra_items.append(
-            routing_store.listing_item(
+            listings_store.listing_item(
                 practice_id,
                 name,
                 Listing(
@@ -112,7 +116,7 @@ def commit_decision(
         )
     for staff_id in decision.recipients:
         extra_items.append(
-            routing_store.notification_item(
+            listings_store.notification_item(
                 practice_id, staff_id, message_id, conversation_id, notification_type, message_at
             )
         )
@@ -151,7 +155,7 @@ def commit_decision(
             if relocated is not None and relocated.location:
                 tx.update(_patient_ref(relocated), actions=[PatientItem.location.set(relocated.location)])
             for name in stale_in_tx:
-                tx.delete(routing_store.listing_key_item(practice_id, name, conversation_id))
+                tx.delete(listings_store.listing_key_item(practice_id, name, conversation_id))
             for item in in_tx:
                 tx.save(item)
     except TransactWriteError as error:
@@ -161,7 +165,7 @@ def commit_decision(
         if _CONDITION_FAILED in codes:
             raise Stale("the conversation or the profile changed since it was read") from error
         raise
-    routing_store.delete_listings(practice_id, conversation_id, stale_after)
+    listings_store.delete_listings(practice_id, conversation_id, stale_after)
     return True
 
 
@@ -193,7 +197,7 @@ def append_inbound(
 
     Returns `answer` when stored, the first answer when the idempotency key was already used; Stale when the
     conversation changed since it was read (the caller reads it again)."""
-    record = routing_store.idempotency_item(message.practice_id, scope, key, answer, now)
+    record = idempotency_store.idempotency_item(message.practice_id, scope, key, answer, now)
     due = None
     if conversation.waiting_since is None and hours.response_target_minutes > 0:
         due = hours.add_office_minutes(now, hours.response_target_minutes)
@@ -224,7 +228,7 @@ def append_inbound(
     except TransactWriteError as error:
         codes = cancellation_codes(error)
         if codes and codes[0] == _CONDITION_FAILED:
-            first = routing_store.get_idempotent_answer(message.practice_id, scope, key, now)
+            first = idempotency_store.get_idempotent_answer(message.practice_id, scope, key, now)
             if first is not None:
                 return first
         if len(codes) > 3 and codes[3] == _CONDITION_FAILED:
@@ -315,10 +319,10 @@ def move(
                 ],
             )
             for name in stale[:_STALE_IN_MOVE]:
-                tx.delete(routing_store.listing_key_item(practice_id, name, conversation_id))
+                tx.delete(listings_store.listing_key_item(practice_id, name, conversation_id))
             if holder is not None:
                 tx.save(
-                    routing_store.listing_item(
+                    listings_store.listing_item(
                         practice_id,
                         holder.listing(),
                         Listing(
@@ -339,7 +343,7 @@ def move(
         if _CONDITION_FAILED in cancellation_codes(error):
             raise Stale("the conversation changed since it was read") from error
         raise
-    routing_store.delete_listings(practice_id, conversation_id, stale[_STALE_IN_MOVE:])
+    listings_store.delete_listings(practice_id, conversation_id, stale[_STALE_IN_MOVE:])
     # What the committed transaction wrote (its versioned update added 1): no read-back.
     return replace(
         conversation,
@@ -371,7 +375,7 @@ def claim_with_messages(
             if claim is not None:  # position 0: the idempotency record
                 practice_id, scope, key, answer = claim
                 tx.save(
-                    routing_store.idempotency_item(practice_id, scope, key, answer, now),
+                    idempotency_store.idempotency_item(practice_id, scope, key, answer, now),
                     condition=IdempotencyItem.pk.does_not_exist() | (IdempotencyItem.expires_ttl < now),
                 )
             for message in messages:

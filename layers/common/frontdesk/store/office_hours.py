@@ -8,10 +8,12 @@ from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, U
 from pynamodb.exceptions import DoesNotExist
 
 from frontdesk.domain.office_hours import OfficeHours, weekly_from_lists
+from frontdesk.domain.practices import Practice
+from frontdesk.domain.routing import RoutingConfig
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem
-from frontdesk.store.practices import Practice, PracticeItem
-from frontdesk.store.routing import RoutingConfig, RoutingConfigItem, to_config
+from frontdesk.store.practices import PracticeItem
+from frontdesk.store.routing import RoutingConfigItem, to_config
 
 
 class OfficeHoursItem(TableItem, discriminator="OfficeHours"):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
+from frontdesk.domain.practices import Inbox, Practice, Staff
 from frontdesk.errors import Conflict
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
@@ -69,35 +68,6 @@ class InboxItem(TableItem, discriminator="Inbox"):
     @staticmethod
     def key(practice_id: str, inbox_id: str) -> tuple[str, str]:
         return keys.practice_pk(practice_id), f"INBOX#{inbox_id}"
-
-
-@dataclass(frozen=True)
-class Practice:
-    practice_id: str
-    name: str
-    country: str
-    textable_number: str
-    has_pm_integration: bool
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Staff:
-    practice_id: str
-    staff_id: str
-    name: str
-    email: str
-    role: str
-    created_at: datetime
-    status: str = "active"
-
-
-@dataclass(frozen=True)
-class Inbox:
-    practice_id: str
-    inbox_id: str
-    name: str
-    created_at: datetime
 
 
 def create_practice(practice: Practice) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,17 +17,12 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 
 from frontdesk.adapters.clock import iso
+from frontdesk.domain.conversations import Conversation
 from frontdesk.domain.messages import Posted
+from frontdesk.domain.unread_replies import UnreadReply
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
-from frontdesk.store.conversations import (
-    Conversation,
-    ConversationItem,
-    MessageItem,
-    conversation_ref,
-    message_item,
-    to_conversation,
-)
+from frontdesk.store.conversations import ConversationItem, MessageItem, conversation_ref, message_item, to_conversation
 
 _CLAIM_ATTEMPTS = 6
 _TX_ROOM = 95  # of DynamoDB's 100 items per transaction, after the conversation, the message and the listing
@@ -74,16 +68,6 @@ class UnreadReplyItem(TableItem, discriminator="UnreadReply"):
     @staticmethod
     def key(practice_id: str, conversation_id: str) -> tuple[str, str]:
         return keys.conversation_pk(practice_id, conversation_id), "UNREAD"
-
-
-@dataclass(frozen=True)
-class UnreadReply:
-    practice_id: str
-    conversation_id: str
-    patient_id: str
-    reply_at: datetime
-    reminders_sent: int
-    due_at: datetime
 
 
 class Lost(Exception):
