@@ -253,8 +253,12 @@ class FakeConversationStore:
         actor: str,
         action: str,
         now: datetime,
+        only_from: Holder | None = None,
+        note: NewMessage | None = None,
     ) -> Conversation:
         stored = self._at_version(conversation)
+        if only_from is not None and (stored.holder_type, stored.holder_id) != (only_from.type, only_from.id):
+            raise Stale("the conversation changed holder since it was read")
         names = (holder.listing(),) if holder is not None else ()
         moved = replace(
             stored,
@@ -279,6 +283,8 @@ class FakeConversationStore:
                 last_message_at=stored.last_message_at or stored.created_at,
             )
         self.audit.append(Audit(stored.patient_id, actor, action, now))
+        if note is not None:
+            self._append(note, now)
         return self.conversations[stored.conversation_id]
 
     def claim_after_hours_reply(

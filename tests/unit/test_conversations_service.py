@@ -249,3 +249,83 @@ def test_r_sec_2_reading_a_conversation_is_audited() -> None:
     assert [(a.patient_id, a.actor, a.action) for a in store.audit] == [("pt1", "staff:tom", "conversation.read")]
     with pytest.raises(NotFound):
         conversations.read_conversation(_caller(), "nope", 50, None, CLOCK, store=store)
+
+
+# ----- R-AUTH-3: a deactivated member's conversations go back to Unassigned -----
+
+
+class Published:
+    def __init__(self) -> None:
+        self.kinds: list[str | None] = []
+
+    def publish(self, source: str, detail_type: str, detail: dict[str, object]) -> None:
+        self.kinds.append(detail.get("kind"))  # type: ignore[arg-type]
+
+
+def _second_patient(store: FakeConversationStore, n: int) -> str:
+    patient = replace(store.patients["pt1"], patient_id=f"pt{n}", conversation_id=f"c-pt{n}")
+    store.patients[patient.patient_id] = patient
+    store.conversations[patient.conversation_id] = replace(
+        new_conversation(patient), last_message_at=NOW - timedelta(minutes=n)
+    )
+    return patient.conversation_id
+
+
+def _assign_to(store: FakeConversationStore, conversation_id: str, **target: str) -> None:
+    conversations.assign(
+        _caller(),
+        conversation_id,
+        staff_id=target.get("staff_id"),
+        inbox_id=target.get("inbox_id"),
+        unassigned=False,
+        clock=CLOCK,
+        store=store,
+    )
+
+
+def _deactivated_notes(store: FakeConversationStore, conversation_id: str) -> int:
+    return sum(m.kind == "staff_deactivated" for m in store.timeline(conversation_id))
+
+
+def test_r_auth_3_each_held_conversation_moves_once_even_when_the_inbox_index_lags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from frontdesk.services import staff
+
+    # Given Tom holding three conversations, and a fourth he held that was reassigned to Maria since; the inbox
+    # index still shows all four in Tom's inbox (and keeps showing them: it lags), two entries per page
+    monkeypatch.setattr(staff, "_PAGE", 2)
+    store = _world()
+    held = [CID, _second_patient(store, 2), _second_patient(store, 3)]
+    reassigned = _second_patient(store, 4)
+    for conversation_id in [*held, reassigned]:
+        _assign_to(store, conversation_id, staff_id="tom")
+    store.index_view = dict(store.listings)
+    _assign_to(store, reassigned, staff_id="maria")
+    published = Published()
+    # When Tom's conversations are released
+    moved = staff.release_conversations(PRACTICE, "tom", "admin:ada", CLOCK, publisher=published, store=store)
+    # Then each of the three is in Unassigned with exactly one staff_deactivated message, announced once
+    assert moved == 3 and published.kinds == ["staff_deactivated"] * 3
+    for conversation_id in held:
+        conversation = store.conversations[conversation_id]
+        assert (conversation.holder_type, conversation.listed_in) == ("unassigned", ("unassigned",))
+        assert _deactivated_notes(store, conversation_id) == 1
+    # And the reassigned one stays with Maria, with no message
+    assert store.conversations[reassigned].holder_id == "maria" and _deactivated_notes(store, reassigned) == 0
+
+
+def test_r_auth_3_a_conversation_reassigned_between_the_read_and_the_move_is_left_alone() -> None:
+    from frontdesk.services import staff
+
+    store = _world()
+    _assign_to(store, CID, staff_id="tom")
+
+    def maria_takes_it(s: FakeConversationStore) -> None:
+        s.conversations[CID] = replace(
+            s.conversations[CID], holder_id="maria", version=s.conversations[CID].version + 1
+        )
+
+    store.between_read_and_write = maria_takes_it
+    moved = staff.release_conversations(PRACTICE, "tom", "admin:ada", CLOCK, publisher=Published(), store=store)
+    assert moved == 0 and store.conversations[CID].holder_id == "maria" and _deactivated_notes(store, CID) == 0

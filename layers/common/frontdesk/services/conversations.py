@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from frontdesk.adapters.clock import Clock, get_clock
+from frontdesk.adapters.events import EventPublisher
 from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
 from frontdesk.domain.patients import Patient
 from frontdesk.domain.routing import UNASSIGNED, Holder, Settings, Subscriptions, matches_filters
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.services import outbound_sms, unread_replies
-from frontdesk.services.messages import NewMessage
+from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.patients import actor_of
 from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import conversations as conversations_store
@@ -27,6 +28,7 @@ from frontdesk.store.practices import Inbox, Staff
 from frontdesk.store.routing import Listing, Notification, RoutingConfig
 
 _ATTEMPTS = 8
+STAFF_DEACTIVATED = "staff_deactivated"  # R-AUTH-3: the system message of a conversation released by deactivation
 
 
 class ConversationStore(Protocol):
@@ -78,6 +80,8 @@ class ConversationStore(Protocol):
         actor: str,
         action: str,
         now: datetime,
+        only_from: Holder | None = None,
+        note: NewMessage | None = None,
     ) -> Conversation: ...
 
     def check_sms(
@@ -267,8 +271,9 @@ def assign(
         holder = Holder("inbox", inbox_id)
     else:
         holder = Holder(UNASSIGNED)
+    now = (clock or get_clock()).now()
     moved = _move(
-        practice_id, actor_of(caller), conversation_id, "open", holder, "conversation.assign", clock, store=store
+        practice_id, actor_of(caller), conversation_id, "open", holder, "conversation.assign", now, store=store
     )
     assert moved is not None  # no `only_from`: the move always happens
     return moved
@@ -277,8 +282,9 @@ def assign(
 def close(
     caller: Principal, conversation_id: str, clock: Clock | None = None, *, store: ConversationStore | None = None
 ) -> Conversation:
+    now = (clock or get_clock()).now()
     moved = _move(
-        _practice(caller), actor_of(caller), conversation_id, "closed", None, "conversation.close", clock, store=store
+        _practice(caller), actor_of(caller), conversation_id, "closed", None, "conversation.close", now, store=store
     )
     assert moved is not None
     return moved
@@ -291,20 +297,63 @@ def _move(
     status: str,
     holder: Holder | None,
     action: str,
-    clock: Clock | None,
+    now: datetime,
     *,
     store: ConversationStore | None = None,
+    only_from: Holder | None = None,
+    note: NewMessage | None = None,
 ) -> Conversation | None:
-    """Holder and listings change together (store: message_path.move), at the version read; a lost race reads again."""
+    """Holder and listings change together (store: message_path.move), at the version read; a lost race reads again.
+    With `only_from`, only while that holder holds it: None (nothing written) once someone else does."""
     writer = store or _DYNAMO
-    now = (clock or get_clock()).now()
 
     @retry_on_stale(_ATTEMPTS)
-    def move() -> Conversation:
+    def move() -> Conversation | None:
         current = _require(writer, practice_id, conversation_id, consistent=True)
-        return writer.move(current, status, holder, actor=actor, action=action, now=now)
+        if only_from is not None and Holder(current.holder_type or "", current.holder_id) != only_from:
+            return None
+        return writer.move(current, status, holder, actor=actor, action=action, now=now, only_from=only_from, note=note)
 
     return move()
+
+
+def release(
+    practice_id: str,
+    actor: str,
+    listing: Listing,
+    staff_id: str,
+    note: str,
+    *,
+    clock: Clock | None = None,
+    publisher: EventPublisher | None = None,
+    store: ConversationStore | None = None,
+) -> bool:
+    """R-AUTH-3: a conversation a deactivated member holds goes back to Unassigned with a `staff_deactivated` system
+    message, in one transaction conditioned on the member still holding it: a stale inbox entry, or a conversation
+    reassigned or closed since, is left alone (False). The message is announced so routing notifies Unassigned."""
+    now = (clock or get_clock()).now()
+    message = NewMessage(
+        practice_id, listing.conversation_id, listing.patient_id, "system", "system", note, kind=STAFF_DEACTIVATED
+    )
+    try:
+        moved = _move(
+            practice_id,
+            actor,
+            listing.conversation_id,
+            "open",
+            Holder(UNASSIGNED),
+            "conversation.assign",
+            now,
+            store=store,
+            only_from=Holder("staff", staff_id),
+            note=message,
+        )
+    except NotFound:
+        return False  # the conversation went (a merge): its listing is only a stale entry
+    if moved is None:
+        return False
+    announce(message, now, publisher)
+    return True
 
 
 def notifications(
