@@ -255,6 +255,7 @@ class FakeConversationStore:
         now: datetime,
         only_from: Holder | None = None,
         note: NewMessage | None = None,
+        end_wait: bool = False,
     ) -> Conversation:
         stored = self._at_version(conversation)
         if only_from is not None and (stored.holder_type, stored.holder_id) != (only_from.type, only_from.id):
@@ -267,6 +268,10 @@ class FakeConversationStore:
             holder_id=holder.id if holder else None,
             listed_in=names,
         )
+        if end_wait:  # R-HOURS-3: off the due index and out of the overdue list
+            moved = replace(moved, waiting_since=None, overdue_since=None)
+            self.due.pop(stored.conversation_id, None)
+            self.overdue.discard(stored.conversation_id)
         self._write(moved)
         for name in stored.listed_in:
             self.listings.pop((name, stored.conversation_id), None)

@@ -198,6 +198,18 @@ def test_r_route_1_closing_removes_every_listing_and_assigning_reopens() -> None
     assert reopened.status == "open" and _listed(store) == [("inbox#desk", True)]  # type: ignore[attr-defined]
 
 
+def test_r_hours_3_closing_ends_the_wait_and_a_reassignment_keeps_it() -> None:
+    # Given an overdue conversation (the patient has waited 5 hours)
+    store = _world()
+    # When it is reassigned, the wait goes on: the patient still waits for an answer
+    _assign(store, staff_id="tom")
+    assert store.conversations[CID].waiting_since is not None and CID in store.overdue
+    # When it is closed, the wait ends and it leaves the overdue list
+    closed = conversations.close(_caller(), CID, CLOCK, store=store)
+    assert (closed.waiting_since, closed.overdue_since) == (None, None)
+    assert CID not in store.overdue and CID not in store.due
+
+
 def test_r_rel_2_a_move_that_loses_a_race_reads_again_and_one_that_always_loses_is_409() -> None:
     store = _world()
 

@@ -82,6 +82,7 @@ class ConversationStore(Protocol):
         now: datetime,
         only_from: Holder | None = None,
         note: NewMessage | None = None,
+        end_wait: bool = False,
     ) -> Conversation: ...
 
     def check_sms(
@@ -312,7 +313,19 @@ def _move(
         current = _require(writer, practice_id, conversation_id, consistent=True)
         if only_from is not None and Holder(current.holder_type or "", current.holder_id) != only_from:
             return None
-        return writer.move(current, status, holder, actor=actor, action=action, now=now, only_from=only_from, note=note)
+        return writer.move(
+            current,
+            status,
+            holder,
+            actor=actor,
+            action=action,
+            now=now,
+            only_from=only_from,
+            note=note,
+            # R-HOURS-3: closing ends the response wait (nothing is left to answer); a reassignment does not (the
+            # patient still waits, and an escalation goes to whoever holds the conversation then).
+            end_wait=status == "closed",
+        )
 
     return move()
 

@@ -304,13 +304,17 @@ def move(
     now: datetime,
     only_from: Holder | None = None,
     note: NewMessage | None = None,
+    end_wait: bool = False,
 ) -> Conversation:
     """Holder and listings change together: every listing the conversation had goes, the new holder's comes; with an
-    audit entry. `only_from`: only while that holder still holds it (R-AUTH-3: a conversation reassigned or closed
+    audit entry. `end_wait`: the response wait ends with the move (R-HOURS-3: off the due index, out of the overdue
+    list). `only_from`: only while that holder still holds it (R-AUTH-3: a conversation reassigned or closed
     since an inbox listing said otherwise is left alone). `note`: a system message in the same transaction, so the
     move and its message happen once, together. Returns the conversation as written; Stale when it changed since it
     was read (the holder included)."""
     practice_id, conversation_id = conversation.practice_id, conversation.conversation_id
+    waiting = conversation.waiting_since is not None or conversation.overdue_since is not None
+    wait_actions = waits.end_wait_actions() if end_wait and waiting else []
     condition = None
     if only_from is not None:
         condition = ConversationItem.holder_type == only_from.type
@@ -331,9 +335,12 @@ def move(
                     _set_or_remove(ConversationItem.holder_type, holder.type if holder else None),
                     _set_or_remove(ConversationItem.holder_id, holder.id if holder else None),
                     ConversationItem.listed_in.set(listings),  # type: ignore[arg-type]
+                    *wait_actions,
                 ],
                 condition=condition,
             )
+            if wait_actions and conversation.overdue_since is not None:
+                tx.delete(waits.overdue_key_item(practice_id, conversation_id))
             for name in stale[:_STALE_IN_MOVE]:
                 tx.delete(routing_store.listing_key_item(practice_id, name, conversation_id))
             if holder is not None:
@@ -370,6 +377,8 @@ def move(
         holder_id=holder.id if holder else None,
         listed_in=tuple(listings),
         version=conversation.version + 1,
+        waiting_since=None if wait_actions else conversation.waiting_since,
+        overdue_since=None if wait_actions else conversation.overdue_since,
     )
 
 
