@@ -4,6 +4,7 @@ so an intake rule breaks here first."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,10 @@ from frontdesk.domain.routing import Settings, Subscriptions
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.services import intake, retry
 from frontdesk.services.messages import MESSAGE_RECEIVED
+from frontdesk.store.conversations import Conversation
 from frontdesk.store.practices import Practice
 from frontdesk.store.routing import RoutingConfig, VoicemailExtension
-from tests.fake_conversation_store import FakeConversationStore, new_conversation
+from tests.fake_conversation_store import FakeConversationStore, Unread, new_conversation
 
 PRACTICE, NUMBER = "p1", "+12125550100"
 OPEN = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # Tuesday 10:00 in New York: the office is open
@@ -133,7 +135,7 @@ def test_an_empty_message_is_a_400_and_nothing_is_stored() -> None:
 
 def test_r_dob_1_an_unverified_patient_is_refused_and_an_unknown_one_is_not_found() -> None:
     store = _world()
-    store.patients["pt1"] = _patient("pt1").__class__(**{**vars(_patient("pt1")), "dob_verified_at": None})
+    store.patients["pt1"] = replace(_patient("pt1"), dob_verified_at=None)
     with pytest.raises(Forbidden) as blocked:
         _send(store)
     assert blocked.value.code == "dob_verification_required" and store.timeline("c-pt1") == []
@@ -163,8 +165,8 @@ def test_r_route_5_within_the_hour_the_previous_reason_sticks() -> None:
     assert answer["reason"] == "billing" and store.timeline("c-pt1")[-1].extra["reason_source"] == "sticky"
 
 
-def _open(conversation: Any) -> Any:
-    return conversation.__class__(**{**vars(conversation), "status": "open", "holder_type": "unassigned"})
+def _open(conversation: Conversation) -> Conversation:
+    return replace(conversation, status="open", holder_type="unassigned")
 
 
 def test_r_rel_2_a_lost_race_reads_again_and_stores_the_message_once() -> None:
@@ -172,8 +174,7 @@ def test_r_rel_2_a_lost_race_reads_again_and_stores_the_message_once() -> None:
     store = _world()
 
     def staff_writes(s: FakeConversationStore) -> None:
-        current = s.conversations["c-pt1"]
-        s.conversations["c-pt1"] = current.__class__(**{**vars(current), "version": current.version + 1})
+        s.conversations["c-pt1"] = replace(s.conversations["c-pt1"], version=s.conversations["c-pt1"].version + 1)
 
     store.between_read_and_write = staff_writes
     # When the patient writes
@@ -186,8 +187,7 @@ def test_r_rel_2_losing_every_race_is_409_concurrent_update_and_stores_nothing()
     store = _world()
 
     def always(s: FakeConversationStore) -> None:
-        current = s.conversations["c-pt1"]
-        s.conversations["c-pt1"] = current.__class__(**{**vars(current), "version": current.version + 1})
+        s.conversations["c-pt1"] = replace(s.conversations["c-pt1"], version=s.conversations["c-pt1"].version + 1)
         s.between_read_and_write = always
 
     store.between_read_and_write = always
@@ -200,9 +200,7 @@ def test_r_hours_4_reading_stops_the_unread_reminders_and_a_patient_message_does
     store = _world()
     conversation = store.conversations["c-pt1"]
     replied = OPEN - timedelta(hours=2)
-    store.conversations["c-pt1"] = conversation.__class__(**{**vars(conversation), "last_practice_message_at": replied})
-    from tests.fake_conversation_store import Unread
-
+    store.conversations["c-pt1"] = replace(conversation, last_practice_message_at=replied)
     store.unread["c-pt1"] = Unread(replied, replied + timedelta(hours=24))
     # When the patient reads the conversation
     intake.mark_read(PRACTICE, "pt1", FixedClock(OPEN), store=store)
@@ -325,10 +323,7 @@ def test_r_route_1_a_message_into_a_closed_conversation_starts_a_new_wait() -> N
     # Given a conversation that waited, was answered and closed (no wait running)
     store = _world()
     _send(store)
-    conversation = store.conversations["c-pt1"]
-    store.conversations["c-pt1"] = conversation.__class__(
-        **{**vars(conversation), "status": "closed", "waiting_since": None}
-    )
+    store.conversations["c-pt1"] = replace(store.conversations["c-pt1"], status="closed", waiting_since=None)
     store.due.clear()
     # When the patient writes again the next day
     later = OPEN + timedelta(days=1)
