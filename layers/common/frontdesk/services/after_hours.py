@@ -4,6 +4,7 @@ not a message for the team."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,7 +30,18 @@ class Inbound:
     reply_to: str | None  # the sender's number when the reply also goes by SMS (SMS, voicemail from a cell)
 
 
-def reply_if_closed(inbound: Inbound, hours: OfficeHours, now: datetime, practice: Practice | None = None) -> bool:
+# The claim of one closed period's reply and its system message (store/waits.py; a fake in the unit tests).
+Claim = Callable[[str, str, str, Posted, datetime, datetime], bool]
+
+
+def reply_if_closed(
+    inbound: Inbound,
+    hours: OfficeHours,
+    now: datetime,
+    practice: Practice | None = None,
+    *,
+    claim: Claim = waits.claim_after_hours_reply,
+) -> bool:
     """Nothing (no request at all) while the practice is open; when closed, one conditional transaction decides
     whether this conversation already had its reply in this closed period. True when this call replied."""
     period = hours.closed_period(now)
@@ -45,7 +57,7 @@ def reply_if_closed(inbound: Inbound, hours: OfficeHours, now: datetime, practic
         text,
         kind=AFTER_HOURS_KIND,
     )
-    claimed = waits.claim_after_hours_reply(
+    claimed = claim(
         inbound.practice_id,
         inbound.conversation_id,
         closed_period_id(period),

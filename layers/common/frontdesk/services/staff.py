@@ -3,16 +3,21 @@ and the authorizer's look-up of a member's status."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from frontdesk.adapters.clock import Clock
+from frontdesk.adapters.events import EventPublisher
 from frontdesk.adapters.identity import CognitoDirectory, get_directory
 from frontdesk.auth import Principal
 from frontdesk.domain.practices import Staff
-from frontdesk.domain.routing import UNASSIGNED, Holder
 from frontdesk.errors import Conflict, NotFound
 from frontdesk.services.patients import actor_of
 from frontdesk.services.practices import practice_for_caller, require_practice
 from frontdesk.store import listings as listings_store
 from frontdesk.store import practices as store
+
+if TYPE_CHECKING:
+    from frontdesk.services.conversations import ConversationStore
 
 DEACTIVATED_MESSAGE = "The staff member holding this conversation was deactivated: it is back in Unassigned."
 _PAGE = 100
@@ -52,30 +57,48 @@ def deactivate(
     return Staff(**{**vars(member), "status": "deactivated"})
 
 
-def release_conversations(practice_id: str, staff_id: str, actor: str, clock: Clock | None = None) -> int:
-    """Moves every conversation the member holds to Unassigned, each with a `staff_deactivated` system message."""
+def release_conversations(
+    practice_id: str,
+    staff_id: str,
+    actor: str,
+    clock: Clock | None = None,
+    *,
+    publisher: EventPublisher | None = None,
+    store: ConversationStore | None = None,
+) -> int:
+    """Moves every conversation the member holds to Unassigned, each with a `staff_deactivated` system message. The
+    inbox listing (gsi2) is eventually consistent: an entry already handled is skipped (seen), and each move is
+    conditioned on the member still holding the conversation, so a stale entry never moves one twice nor pulls back
+    one reassigned meanwhile. Passes over the listing repeat until one finds nothing new."""
     from frontdesk.services import conversations
-    from frontdesk.services.messages import post_system_message
 
+    lister = store.list_inbox if store is not None else listings_store.list_inbox
+    seen: set[str] = set()
     moved = 0
     while True:
-        held, _ = listings_store.list_inbox(practice_id, f"staff#{staff_id}", _PAGE, None)
-        held = [h for h in held if h.holder_type == "staff" and h.holder_id == staff_id]
-        if not held:
+        new, start = 0, None
+        while True:  # one pass, page by page
+            page, start = lister(practice_id, f"staff#{staff_id}", _PAGE, start)
+            for listing in page:
+                if listing.conversation_id in seen or (listing.holder_type, listing.holder_id) != ("staff", staff_id):
+                    continue
+                seen.add(listing.conversation_id)
+                new += 1
+                if conversations.release(
+                    practice_id,
+                    actor,
+                    listing,
+                    staff_id,
+                    DEACTIVATED_MESSAGE,
+                    clock=clock,
+                    publisher=publisher,
+                    store=store,
+                ):
+                    moved += 1
+            if start is None:
+                break
+        if not new:
             return moved
-        for listing in held:
-            conversations._move(
-                practice_id, actor, listing.conversation_id, "open", Holder(UNASSIGNED), "conversation.assign", clock
-            )
-            post_system_message(
-                practice_id,
-                listing.patient_id,
-                listing.conversation_id,
-                "staff_deactivated",
-                DEACTIVATED_MESSAGE,
-                clock=clock,
-            )
-            moved += 1
 
 
 def reactivate(

@@ -40,7 +40,7 @@ _CONDITION_FAILED = "ConditionalCheckFailed"
 _TRANSACTION_LIMIT = 100  # DynamoDB's items per TransactWriteItems
 # Stale listings deleted inside the decision's transaction; the rest go in batches right after it commits. Routing
 # keeps room for the message, conversation, profile and up to 57 listings/notifications; a move writes at most the
-# conversation, one listing and one audit item, so it can take more.
+# conversation, one listing, one audit item, a system message and the overdue entry, so it can take more.
 _STALE_IN_DECISION = 40
 _STALE_IN_MOVE = 90
 
@@ -299,11 +299,34 @@ def append_reply(
 
 
 def move(
-    conversation: Conversation, status: str, holder: Holder | None, *, actor: str, action: str, now: datetime
+    conversation: Conversation,
+    status: str,
+    holder: Holder | None,
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    only_from: Holder | None = None,
+    note: NewMessage | None = None,
+    end_wait: bool = False,
 ) -> Conversation:
     """Holder and listings change together: every listing the conversation had goes, the new holder's comes; with an
-    audit entry. Returns the conversation as written; Stale when it changed since it was read."""
+    audit entry. `end_wait`: the response wait ends with the move (R-HOURS-3: off the due index, out of the overdue
+    list). `only_from`: only while that holder still holds it (R-AUTH-3: a conversation reassigned or closed
+    since an inbox listing said otherwise is left alone). `note`: a system message in the same transaction, so the
+    move and its message happen once, together. Returns the conversation as written; Stale when it changed since it
+    was read (the holder included)."""
     practice_id, conversation_id = conversation.practice_id, conversation.conversation_id
+    waiting = conversation.waiting_since is not None or conversation.overdue_since is not None
+    wait_actions = waits.end_wait_actions() if end_wait and waiting else []
+    condition = None
+    if only_from is not None:
+        condition = ConversationItem.holder_type == only_from.type
+        condition &= (
+            ConversationItem.holder_id == only_from.id
+            if only_from.id is not None
+            else ConversationItem.holder_id.does_not_exist()
+        )
     listings = [holder.listing()] if holder is not None else []
     # Beyond what one transaction holds (very many routed recipients), stale listings go right after it commits.
     stale = [name for name in conversation.listed_in if name not in listings]
@@ -316,8 +339,12 @@ def move(
                     _set_or_remove(ConversationItem.holder_type, holder.type if holder else None),
                     _set_or_remove(ConversationItem.holder_id, holder.id if holder else None),
                     ConversationItem.listed_in.set(listings),  # type: ignore[arg-type]
+                    *wait_actions,
                 ],
+                condition=condition,
             )
+            if wait_actions and conversation.overdue_since is not None:
+                tx.delete(waits.overdue_key_item(practice_id, conversation_id))
             for name in stale[:_STALE_IN_MOVE]:
                 tx.delete(listings_store.listing_key_item(practice_id, name, conversation_id))
             if holder is not None:
@@ -339,6 +366,8 @@ def move(
                     )
                 )
             tx.save(audit_item(practice_id, conversation.patient_id, actor, action, now))
+            if note is not None:
+                tx.save(message_item(note, now), condition=MessageItem.pk.does_not_exist())
     except TransactWriteError as error:
         if _CONDITION_FAILED in cancellation_codes(error):
             raise Stale("the conversation changed since it was read") from error
@@ -352,6 +381,8 @@ def move(
         holder_id=holder.id if holder else None,
         listed_in=tuple(listings),
         version=conversation.version + 1,
+        waiting_since=None if wait_actions else conversation.waiting_since,
+        overdue_since=None if wait_actions else conversation.overdue_since,
     )
 
 
