@@ -16,6 +16,7 @@ from frontdesk.services import outbound_sms, unread_replies
 from frontdesk.services.messages import NewMessage
 from frontdesk.services.patients import actor_of
 from frontdesk.services.retry import retry_on_stale
+from frontdesk.store import audit as audit_store
 from frontdesk.store import conversations as store
 from frontdesk.store import message_path
 from frontdesk.store import patients as patients_store
@@ -82,7 +83,7 @@ def read_conversation(
     conversation = _require(practice_id, conversation_id)
     messages, next_key = store.list_messages(practice_id, conversation_id, limit, start_key)
     # R-SEC-2: a staff read of a patient's conversation is a read of the patient record.
-    patients_store.record_audit(
+    audit_store.record_audit(
         practice_id, conversation.patient_id, actor_of(caller), "conversation.read", (clock or get_clock()).now()
     )
     return ConversationView(conversation, messages, next_key)

@@ -18,6 +18,7 @@ from frontdesk.domain.routing import UNASSIGNED, Decision, Holder
 from frontdesk.errors import Stale
 from frontdesk.store import routing as routing_store
 from frontdesk.store import waits
+from frontdesk.store.audit import audit_item
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 from frontdesk.store.conversations import (
     Conversation,
@@ -29,7 +30,7 @@ from frontdesk.store.conversations import (
     to_conversation,
     to_message,
 )
-from frontdesk.store.patients import PatientItem, PhoneIndexItem, audit_item, to_patient
+from frontdesk.store.patients import PatientItem, PhoneIndexItem, to_patient
 from frontdesk.store.routing import IdempotencyItem, Listing, ListingItem, RoutingConfig, RoutingConfigItem
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
