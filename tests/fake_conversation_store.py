@@ -15,12 +15,11 @@ from frontdesk.domain.conversations import Conversation, Message
 from frontdesk.domain.listings import Listing, Notification
 from frontdesk.domain.messages import NewMessage, Posted
 from frontdesk.domain.office_hours import OfficeHours
-from frontdesk.domain.patients import Patient
+from frontdesk.domain.patients import DuplicatePair, Patient
 from frontdesk.domain.practices import Inbox, Practice, Staff
 from frontdesk.domain.routing import UNASSIGNED, Holder, RoutingConfig, VoicemailExtension
 from frontdesk.errors import Stale
 from frontdesk.services import outbound_sms
-from frontdesk.store.patients import DuplicatePair
 
 
 @dataclass(frozen=True)

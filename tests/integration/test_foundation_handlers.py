@@ -133,7 +133,7 @@ def test_r_sec_1_roles_are_checked_before_the_body(practice: dict[str, Any]) -> 
 
 
 def test_r_sec_2_reads_and_creates_of_a_patient_are_audited(practice: dict[str, Any]) -> None:
-    from frontdesk.store.patients import list_audit
+    from frontdesk.store.audit import list_audit
 
     created = invoke_route(
         "POST",

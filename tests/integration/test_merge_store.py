@@ -11,7 +11,8 @@ import pytest
 from frontdesk.adapters.clock import get_clock
 from frontdesk.services import merge as merge_service
 from frontdesk.services.messages import NewMessage
-from frontdesk.store import identity, keys
+from frontdesk.store import keys, merges, patient_updates, phone_requests
+from frontdesk.store import patients as patient_store
 from frontdesk.store.conversations import MessageItem, message_item
 from tests.support import invoke_route, unique_phone
 
@@ -104,7 +105,7 @@ def test_r_merge_2_a_failure_half_way_leaves_both_usable_and_a_retry_completes(
         raise RuntimeError("the Lambda died here")
 
     # When the merge dies after copying the messages, before finalising
-    monkeypatch.setattr(identity, "finalize_merge", crash)
+    monkeypatch.setattr(merges, "finalize_merge", crash)
     with pytest.raises(RuntimeError):
         merge_service.merge_profiles(
             practice["practice_id"], target["patient_id"], source["patient_id"], _principal(practice)
@@ -126,7 +127,7 @@ def test_r_merge_2_a_failure_half_way_leaves_both_usable_and_a_retry_completes(
     moved = _messages(practice["practice_id"], target["conversation_id"])
     assert len(moved) == 250 + 1
     assert _search(practice, landline) == [target["patient_id"]]
-    assert identity.merge_target_in_progress(practice["practice_id"], source["patient_id"]) is None
+    assert merges.merge_target_in_progress(practice["practice_id"], source["patient_id"]) is None
 
 
 def test_r_merge_1_different_cell_phones_409_for_staff_allowed_for_support(practice: dict[str, Any]) -> None:
@@ -166,14 +167,13 @@ def _principal(practice: dict[str, Any]) -> Any:
 def test_r_merge_2_a_verified_source_with_a_pending_phone_change(practice: dict[str, Any]) -> None:
     from frontdesk.auth import Principal
     from frontdesk.services import phone_change
-    from frontdesk.store import patients as patient_store
 
     # Given a landline-only target and a verified source with a pending phone change
     target = _patient(practice, landline=unique_phone())
     source = _patient(practice, cell_phone=unique_phone())
     stored = patient_store.get_patient(practice["practice_id"], source["patient_id"], consistent=True)
     assert stored is not None
-    identity.touch_login(stored, get_clock().now())
+    patient_updates.touch_login(stored, get_clock().now())
     admin = Principal.from_claims(practice["admin"])
     assert admin is not None
     pending = phone_change.request_change(practice["practice_id"], source["patient_id"], unique_phone(), admin)
@@ -188,9 +188,9 @@ def test_r_merge_2_a_verified_source_with_a_pending_phone_change(practice: dict[
     # Then the target has the cell phone and stays verified; the request is cancelled and off the expiry index
     assert reply.status == 200, reply
     assert reply.body["cell_phone"] == source["cell_phone"] and reply.body["verified"] is True
-    statuses = [r.status for r in identity.requests_of(practice["practice_id"], source["patient_id"])]
+    statuses = [r.status for r in phone_requests.requests_of(practice["practice_id"], source["patient_id"])]
     assert statuses == ["cancelled"]
-    due = {r.patient_id for r in identity.due_requests(get_clock().now() + timedelta(days=4))}
+    due = {r.patient_id for r in phone_requests.due_requests(get_clock().now() + timedelta(days=4))}
     assert source["patient_id"] not in due
 
 

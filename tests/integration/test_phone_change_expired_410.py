@@ -11,7 +11,7 @@ import pytest
 from frontdesk.adapters.clock import FixedClock, get_clock
 from frontdesk.auth import Principal
 from frontdesk.services import phone_change as service
-from frontdesk.store import identity
+from frontdesk.store import patient_updates, phone_requests
 from frontdesk.store import patients as patient_store
 from tests.support import invoke_route, unique_phone
 
@@ -46,7 +46,7 @@ def _expired_request(practice: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     patient = patient_store.get_patient(practice["practice_id"], created.body["patient_id"], consistent=True)
     assert patient is not None
     then = FixedClock(get_clock().now() - timedelta(hours=73))
-    identity.touch_login(patient, then.now())
+    patient_updates.touch_login(patient, then.now())
     sms, new = FakeSms(), unique_phone()
     requested = service.request_change(
         practice["practice_id"], patient.patient_id, new, practice["admin"], clock=then, sms=sms
@@ -75,7 +75,7 @@ def test_r_phone_4_a_confirmation_after_expiry_is_410_whether_or_not_the_job_ran
     assert (late.status, late.body["error"]["code"]) == (410, "expired"), late
     stored = patient_store.get_patient(practice["practice_id"], patient["patient_id"], consistent=True)
     assert stored is not None and stored.cell_phone == patient["cell_phone"]
-    statuses = [r.status for r in identity.requests_of(practice["practice_id"], patient["patient_id"])]
+    statuses = [r.status for r in phone_requests.requests_of(practice["practice_id"], patient["patient_id"])]
     assert statuses == (["expired"] if job_ran else ["pending"])
     # And the pending-request read still says there is none (404), whichever order
     assert invoke_route("GET", "/patient/phone-change", None, claims).status == 404

@@ -15,7 +15,7 @@ from frontdesk.auth import Principal
 from frontdesk.domain.quiet_hours import next_window_start
 from frontdesk.errors import ApiError, Expired, NotFound, TooManyAttempts
 from frontdesk.services import phone_change as service
-from frontdesk.store import identity
+from frontdesk.store import patient_updates, phone_requests
 from frontdesk.store import patients as patient_store
 from tests.support import invoke_route, unique_phone
 
@@ -51,7 +51,7 @@ def _patient(practice: dict[str, Any], *, verified: bool) -> dict[str, Any]:
     if verified:
         patient = patient_store.get_patient(practice["practice_id"], created.body["patient_id"], consistent=True)
         assert patient is not None
-        identity.touch_login(patient, get_clock().now())
+        patient_updates.touch_login(patient, get_clock().now())
     return dict(created.body)
 
 
@@ -104,13 +104,15 @@ def test_r_phone_5_a_new_request_supersedes_and_leaves_the_index(practice: dict[
     patient, first_new, first_id = _pending_request(practice, clock, sms)
     second_new = unique_phone()
     service.request_change(practice["practice_id"], patient["patient_id"], second_new, practice["admin"], clock, sms)
-    statuses = {r.request_id: r.status for r in identity.requests_of(practice["practice_id"], patient["patient_id"])}
+    statuses = {
+        r.request_id: r.status for r in phone_requests.requests_of(practice["practice_id"], patient["patient_id"])
+    }
     assert statuses[first_id] == "superseded" and sorted(statuses.values()) == ["pending", "superseded"]
     # the old code no longer confirms anything: the pending request is the new one
     with pytest.raises(ApiError) as wrong:
         service.confirm(practice["practice_id"], patient["patient_id"], sms.code_for(first_new), clock, sms)
     assert wrong.value.code == "invalid_code"
-    due = {r.request_id for r in identity.due_requests(clock.now() + timedelta(days=4))}
+    due = {r.request_id for r in phone_requests.due_requests(clock.now() + timedelta(days=4))}
     assert first_id not in due
 
 
@@ -126,7 +128,7 @@ def test_r_phone_4_five_wrong_codes_cancel(practice: dict[str, Any]) -> None:
         service.confirm(practice["practice_id"], patient["patient_id"], wrong, clock, sms)
     with pytest.raises(NotFound):
         service.confirm(practice["practice_id"], patient["patient_id"], sms.code_for(new), clock, sms)
-    statuses = [r.status for r in identity.requests_of(practice["practice_id"], patient["patient_id"])]
+    statuses = [r.status for r in phone_requests.requests_of(practice["practice_id"], patient["patient_id"])]
     assert statuses == ["cancelled"]
 
 
@@ -137,7 +139,7 @@ def test_r_phone_3_expiry_runs_once_even_when_the_job_runs_twice(practice: dict[
     first = service.expire_due(clock)
     second = service.expire_due(clock)
     assert first["expired"] >= 1 and second["expired"] == 0
-    statuses = [r.status for r in identity.requests_of(practice["practice_id"], patient["patient_id"])]
+    statuses = [r.status for r in phone_requests.requests_of(practice["practice_id"], patient["patient_id"])]
     assert statuses == ["expired"]
     # R-PHONE-4: a late confirmation is a 410 and changes nothing, also once the job has run
     with pytest.raises(Expired):
@@ -191,7 +193,7 @@ def _race_once(practice: dict[str, Any]) -> str:
         t.start()
     for t in threads:
         t.join()
-    requests = identity.requests_of(practice["practice_id"], patient["patient_id"])
+    requests = phone_requests.requests_of(practice["practice_id"], patient["patient_id"])
     request = next(r for r in requests if r.request_id == request_id)
     stored = patient_store.get_patient(practice["practice_id"], patient["patient_id"], consistent=True)
     assert stored is not None

@@ -16,7 +16,8 @@ from frontdesk.errors import Conflict
 from frontdesk.services import conversations as conversation_service
 from frontdesk.services import merge as merge_service
 from frontdesk.services import phone_change as phone_service
-from frontdesk.store import identity, sms_optout
+from frontdesk.store import audit as audit_store
+from frontdesk.store import patient_updates, phone_requests, sms_optout
 from frontdesk.store import patients as patient_store
 from tests.support import invoke_route, unique_phone
 
@@ -61,7 +62,7 @@ def _patient(practice: dict[str, Any], *, verified: bool = False, **fields: Any)
     if verified:
         patient = patient_store.get_patient(practice["practice_id"], created.body["patient_id"], consistent=True)
         assert patient is not None
-        identity.touch_login(patient, get_clock().now())
+        patient_updates.touch_login(patient, get_clock().now())
     return dict(created.body)
 
 
@@ -105,7 +106,7 @@ def test_r_sms_3_a_phone_change_code_to_an_opted_out_number_is_refused_before_an
         phone_service.request_change(practice["practice_id"], patient["patient_id"], new, practice["admin"], sms=sms)
     # Then 409 sms_opted_out, no request, no text
     assert refused.value.code == "sms_opted_out"
-    assert identity.requests_of(practice["practice_id"], patient["patient_id"]) == []
+    assert phone_requests.requests_of(practice["practice_id"], patient["patient_id"]) == []
     assert sms.sent == []
 
 
@@ -210,6 +211,6 @@ def test_r_sms_3_a_reminder_to_an_opted_out_number_is_skipped_and_the_skip_recor
     phone_service.remind_pending(clock, sms)
     # Then nothing went to the number and the patient's audit trail records one skip
     assert not [t for t in sms.sent if t[0] == patient["cell_phone"] and "confirm or decline" in t[1]]
-    audit, _ = patient_store.list_audit(practice["practice_id"], patient["patient_id"], 50, None)
+    audit, _ = audit_store.list_audit(practice["practice_id"], patient["patient_id"], 50, None)
     skips = [e for e in audit if e.action == "sms.phone_change_reminder.skipped_opted_out"]
     assert len(skips) == 1 and skips[0].actor == "system:sms"

@@ -87,11 +87,11 @@ def test_r_rel_1_answers_saved_for_repeats_are_built_from_ids_only() -> None:
 
 def test_r_login_code_record_holds_a_salted_hash_never_the_code_and_expires() -> None:
     # Given the login-code item's attributes  Then no attribute holds a clear code or a name/DOB/body,
-    # and a TTL is always set when a code is issued (store/identity.py issue_code)
-    from frontdesk.store.identity import LoginCodeItem
+    # and a TTL is always set when a code is issued (store/login_codes.py put_login_code)
+    from frontdesk.store.login_codes import LoginCodeItem
 
     attributes = set(LoginCodeItem.get_attributes())
     assert "code" not in attributes and {"code_hash", "salt"} <= attributes
     assert not attributes & {"first_name", "last_name", "date_of_birth", "body", "phone", "cell_phone"}
-    source = (ROOT / "layers/common/frontdesk/store/identity.py").read_text(encoding="utf-8")
+    source = (ROOT / "layers/common/frontdesk/store/login_codes.py").read_text(encoding="utf-8")
     assert "item.expires_ttl = max(expires, window[0] + SEND_WINDOW) + timedelta(hours=1)" in source

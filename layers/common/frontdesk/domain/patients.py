@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from frontdesk.domain.messages import Posted
 from frontdesk.errors import ValidationFailed
 
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -72,3 +73,24 @@ class Patient:
     merged_into: str | None = None
     last_active_at: datetime | None = None
     version: int = 0
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    """Two profiles that are probably one patient (R-IMPORT-4, R-CREATE-4); `patient_ids` sorted."""
+
+    patient_ids: list[str]
+    reason: str  # same_name_and_dob | same_cell_phone
+
+
+@dataclass
+class PatientChange:
+    """One atomic change of a patient's profile, with what must be written alongside it (store.patients applies
+    it under the version read: a concurrent change makes all of it fail)."""
+
+    before: Patient
+    after: Patient
+    at: datetime
+    audit: tuple[str, str] | None = None  # (actor, action) - R-SEC-2
+    messages: list[Posted] = field(default_factory=list)
+    duplicate_of: list[str] = field(default_factory=list)  # R-CREATE-4: other profiles with the new cell phone

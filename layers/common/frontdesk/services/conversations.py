@@ -21,6 +21,7 @@ from frontdesk.services import outbound_sms, unread_replies
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.patients import actor_of
 from frontdesk.services.retry import retry_on_stale
+from frontdesk.store import audit as audit_store
 from frontdesk.store import conversations as conversations_store
 from frontdesk.store import listings as listings_store
 from frontdesk.store import message_path
@@ -98,7 +99,7 @@ class DynamoConversationStore:
     get_conversation = staticmethod(conversations_store.get_conversation)
     list_messages = staticmethod(conversations_store.list_messages)
     get_patient = staticmethod(patients_store.get_patient)
-    record_audit = staticmethod(patients_store.record_audit)
+    record_audit = staticmethod(audit_store.record_audit)
     get_config = staticmethod(routing_store.get_config)
     get_inbox = staticmethod(practices_store.get_inbox)
     get_staff = staticmethod(practices_store.get_staff)

@@ -10,17 +10,17 @@ from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
 from frontdesk.domain import dob as rules
+from frontdesk.domain.audit import AuditEntry
 from frontdesk.domain.messages import Posted
-from frontdesk.domain.patients import Patient, parse_dob
-from frontdesk.errors import Conflict, Forbidden, NotFound
+from frontdesk.domain.patients import Patient, PatientChange, parse_dob
+from frontdesk.errors import Conflict, Forbidden, NotFound, Stale
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.patients import actor_of
-from frontdesk.store import identity
+from frontdesk.store import audit as audit_store
+from frontdesk.store import patient_updates
 from frontdesk.store import patients as patient_store
-from frontdesk.store.identity import PatientChange, StaleWrite
 from frontdesk.store.page_tokens import PageScope, decode_token, encode_token
 from frontdesk.store.pagination import clamp_limit
-from frontdesk.store.patients import AuditEntry
 from frontdesk.store.practices import get_practice
 
 
@@ -28,7 +28,7 @@ from frontdesk.store.practices import get_practice
 def concurrent_change() -> Iterator[None]:
     try:
         yield
-    except StaleWrite:
+    except Stale:
         raise Conflict("The profile changed meanwhile; nothing was changed. Try again.", code="conflict") from None
 
 
@@ -68,7 +68,7 @@ def verify_dob(practice_id: str, patient_id: str, raw_dob: str, clock: Clock | N
     message = _dob_message(patient, outcome.notify, entered.isoformat()) if outcome.notify else None
     change = PatientChange(patient, outcome.patient, at=now, messages=[Posted(message, now)] if message else [])
     with concurrent_change():
-        identity.apply_patient_change(change)
+        patient_updates.apply_patient_change(change)
     if message is not None:
         announce(message, now)  # after the commit: routing puts it in the team's inbox
     return outcome.result
@@ -90,7 +90,7 @@ def change_dob(
         raise Conflict("Only support can change this patient's date of birth.", code="support_required")
     change = rules.change_dob(patient, new_dob, now)
     with concurrent_change():
-        identity.apply_patient_change(
+        patient_updates.apply_patient_change(
             PatientChange(patient, change.patient, at=now, audit=(actor_of(caller), "patient.date_of_birth.update"))
         )
     if change.completes_verification and patient.cell_phone:
@@ -118,7 +118,7 @@ def reset_dob_lock(practice_id: str, patient_id: str, caller: Principal, clock: 
     patient = require_patient(practice_id, patient_id)
     after = rules.reset_lock(patient)
     with concurrent_change():
-        identity.apply_patient_change(
+        patient_updates.apply_patient_change(
             PatientChange(patient, after, at=now, audit=(actor_of(caller), "patient.dob_lock.reset"))
         )
     return after
@@ -140,10 +140,10 @@ def audit_trail(
 ) -> AuditPage:
     """R-SEC-2: newest first; reading the trail is itself audited."""
     now = (clock or get_clock()).now()
-    if identity.load_patient(practice_id, patient_id) is None:
+    if patient_store.load_patient(practice_id, patient_id) is None:
         raise NotFound("No such patient.")
     scope = PageScope(practice_id, f"audit#{patient_id}")
     start = decode_token(token, scope)
-    entries, last = patient_store.list_audit(practice_id, patient_id, clamp_limit(limit), start)
-    patient_store.record_audit(practice_id, patient_id, actor_of(caller), "patient.audit.read", now)
+    entries, last = audit_store.list_audit(practice_id, patient_id, clamp_limit(limit), start)
+    audit_store.record_audit(practice_id, patient_id, actor_of(caller), "patient.audit.read", now)
     return AuditPage(entries, encode_token(last, scope))

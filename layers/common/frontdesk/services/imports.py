@@ -40,14 +40,13 @@ from frontdesk.domain.csv_rows import (
     record_spans,
     report_line,
 )
-from frontdesk.domain.patients import Patient
+from frontdesk.domain.patients import DuplicatePair, Patient
 from frontdesk.settings import get_settings
 from frontdesk.store import imports as jobs
-from frontdesk.store import keys
+from frontdesk.store import keys, patient_updates
 from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store.imports import Counts, ImportJob, RowError
-from frontdesk.store.patients import DuplicatePair
 
 logger = Logger()
 
@@ -664,7 +663,7 @@ def _update_existing(
         changed, issues = _apply_row(current, row)
         if changed is None:
             return issues
-        if patients_store.update_patient_versioned(
+        if patient_updates.update_patient_versioned(
             current, changed, actor=actor_for(job.import_id), action="patient.import_update", at=now
         ):
             heads.update(patients_store.index_partitions(changed))

@@ -17,7 +17,7 @@ from frontdesk.domain.conversations import Conversation, Message
 from frontdesk.domain.dob import conversation_block
 from frontdesk.domain.messages import Posted
 from frontdesk.domain.office_hours import OfficeHours
-from frontdesk.domain.patients import Patient
+from frontdesk.domain.patients import DuplicatePair, Patient
 from frontdesk.domain.phones import normalize_phone
 from frontdesk.domain.practices import Practice
 from frontdesk.domain.routing import RoutingConfig, VoicemailExtension
@@ -35,7 +35,6 @@ from frontdesk.store import patients as patients_store
 from frontdesk.store import practices as practices_store
 from frontdesk.store import routing as routing_store
 from frontdesk.store import voicemail_extensions as extensions_store
-from frontdesk.store.patients import DuplicatePair
 
 # R-ROUTE-13: a profile created from an unknown number. The Patient type requires a DOB; this sentinel (the earliest
 # DOB the platform accepts) marks "not known yet" until staff complete or merge the profile (docs/api-extensions.md).

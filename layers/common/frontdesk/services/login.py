@@ -25,7 +25,7 @@ from frontdesk.errors import TooManyAttempts, ValidationFailed
 from frontdesk.services import outbound_sms
 from frontdesk.services.outbound_sms import Purpose, sms_opted_out
 from frontdesk.settings import get_settings
-from frontdesk.store import identity
+from frontdesk.store import login_codes, patient_updates
 from frontdesk.store import patients as patient_store
 from frontdesk.store.practices import get_practice
 
@@ -79,7 +79,7 @@ def _request_code(practice_id: str, raw_phone: str, clock: Clock | None, sms: Sm
     # Several profiles may share a phone: the most recently active one (domain.login.pick_login_patient).
     patient_id = pick_login_patient(patient_store.patient_ids_by_phone(practice_id, e164))
     code, salt = new_code(), new_salt()
-    issued = identity.put_login_code(practice_id, e164, patient_id, hash_code(code, salt), salt, now)
+    issued = login_codes.put_login_code(practice_id, e164, patient_id, hash_code(code, salt), salt, now)
     if issued and patient_id is not None:
         body = f"{practice.name}: your login code is {code}. It expires in 10 minutes."
         if not outbound_sms.deliver(permit, body, code=code, clock=clock, sms=sms).sent:
@@ -94,22 +94,22 @@ def verify_code(practice_id: str, raw_phone: str, code: str, clock: Clock | None
     if not well_formed_code(code):
         raise ValidationFailed("The code is 6 digits.", field="code")
     now = (clock or get_clock()).now()
-    state = identity.get_login_code(practice_id, e164) if practice else None
+    state = login_codes.get_login_code(practice_id, e164) if practice else None
     verdict = check_login_code(state, code, now)
     if verdict == "too_many":
         raise TooManyAttempts("Too many wrong codes. Ask for a new code.")
     if verdict == "gone" or state is None:
         raise _invalid_code()
     if verdict == "invalid":
-        if identity.count_login_failure(practice_id, e164, state.code_hash) > MAX_CODE_ATTEMPTS:
+        if login_codes.count_login_failure(practice_id, e164, state.code_hash) > MAX_CODE_ATTEMPTS:
             raise TooManyAttempts("Too many wrong codes. Ask for a new code.")
         raise _invalid_code()
-    if not identity.use_login_code(practice_id, e164, state.code_hash):
+    if not login_codes.use_login_code(practice_id, e164, state.code_hash):
         raise _invalid_code()  # a concurrent verify used it first: single use
     patient = patient_store.get_patient(practice_id, state.patient_id or "", consistent=True)
     if patient is None or patient.cell_phone != e164:
         raise _invalid_code()  # merged away or the number changed since the code was sent
-    identity.touch_login(patient, now)
+    patient_updates.touch_login(patient, now)
     settings = get_settings()
     principal = Principal(
         sub=patient.patient_id, role="patient", practice_id=practice_id, patient_id=patient.patient_id

@@ -23,7 +23,8 @@ from frontdesk.services import sms_consent
 from frontdesk.services.identity import concurrent_change, require_patient
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.patients import actor_of
-from frontdesk.store import identity
+from frontdesk.store import merges
+from frontdesk.store import patients as patient_store
 
 
 def merge_profiles(
@@ -31,22 +32,22 @@ def merge_profiles(
 ) -> Patient:
     now = (clock or get_clock()).now()
     target = require_patient(practice_id, target_id)
-    source = identity.load_patient(practice_id, source_id)
+    source = patient_store.load_patient(practice_id, source_id)
     if source is not None and source.merged_into == target_id:
         _after_finalize(practice_id, source, target, now)  # a retry of a merge that completed: finish the clean-up
         return target
     if source is None or source.merged_into:
         raise NotFound("No such source patient.")
     _check(target, source, caller.role)
-    if identity.merge_target_in_progress(practice_id, target_id) is not None:
+    if merges.merge_target_in_progress(practice_id, target_id) is not None:
         raise Conflict("The target profile is itself being merged into another one.", code="merge_in_progress")
     actor = actor_of(caller)
-    identity.start_merge(practice_id, source_id, target_id, now)
-    copied = identity.copy_messages(practice_id, source.conversation_id, target.conversation_id)
+    merges.start_merge(practice_id, source_id, target_id, now)
+    copied = merges.copy_messages(practice_id, source.conversation_id, target.conversation_id)
     # Copying can take a while: finalise against fresh profiles so a concurrent edit (a login, a location
     # update) does not turn into a needless conflict; the versions read here guard the final transaction.
     target = require_patient(practice_id, target_id)
-    source = identity.load_patient(practice_id, source_id)
+    source = patient_store.load_patient(practice_id, source_id)
     if source is not None and source.merged_into == target_id:
         return target  # a concurrent call of the same merge finished first
     if source is None or source.merged_into:
@@ -63,7 +64,7 @@ def merge_profiles(
         kind="profiles_merged",
     )
     with concurrent_change():
-        identity.finalize_merge(
+        merges.finalize_merge(
             target,
             plan.target,
             source,
@@ -92,7 +93,7 @@ def _check(target: Patient, source: Patient, role: str) -> None:
 def _after_finalize(practice_id: str, source: Patient, target: Patient, now: datetime) -> None:
     """Idempotent clean-up once the source is merged: messages that reached it meanwhile, every inbox listing
     of its conversation, and R-SMS-2's opt-out carried to the kept cell phone."""
-    identity.copy_messages(practice_id, source.conversation_id, target.conversation_id)
-    identity.remove_listings(practice_id, source.conversation_id)
+    merges.copy_messages(practice_id, source.conversation_id, target.conversation_id)
+    merges.remove_listings(practice_id, source.conversation_id)
     kept_cell = target.cell_phone or source.cell_phone  # domain.merge.plan_merge's choice
     sms_consent.carry_opt_out(practice_id, kept_cell, [source.cell_phone, target.cell_phone], now)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.adapters.sms import RecipientOptedOut, SmsSender, get_sms_sender
@@ -25,6 +26,19 @@ from frontdesk.store.office_hours import practice_timezone
 from frontdesk.store.practices import get_practice
 
 SMS_ACTOR = "system:sms"
+
+
+class OptOutRegister(Protocol):
+    """The opt-out register as sending needs it (store/sms_optout.py; a service's in-memory fake in unit tests)."""
+
+    def is_opted_out(self, practice_id: str, practice_number: str, phone: str) -> bool: ...
+
+    def record(
+        self, practice_id: str, practice_number: str, phone: str, opted_out: bool, at: datetime, source: str
+    ) -> bool: ...
+
+
+REGISTER: OptOutRegister = sms_optout
 
 
 class Purpose(StrEnum):
@@ -86,6 +100,7 @@ def check(
     practice: Practice | None = None,
     clock: Clock | None = None,
     timezone: str | None = None,
+    register: OptOutRegister = REGISTER,
 ) -> Permit | SendResult:
     """The quiet hours (automated texts only), then the register (one GetItem): a Permit, or why not."""
     practice = practice or get_practice(practice_id)
@@ -94,13 +109,19 @@ def check(
         not_before = may_send_automated(practice_id, (clock or get_clock()).now(), timezone)
         if not_before is not None:
             return SendResult("deferred", not_before=not_before)
-    if sender and purpose not in REGISTER_EXEMPT and sms_optout.is_opted_out(practice_id, sender, to):
+    if sender and purpose not in REGISTER_EXEMPT and register.is_opted_out(practice_id, sender, to):
         return SendResult("opted_out", opted_out_by="register")
     return Permit(practice_id, to, sender, purpose)
 
 
 def deliver(
-    permit: Permit, body: str, *, code: str | None = None, clock: Clock | None = None, sms: SmsSender | None = None
+    permit: Permit,
+    body: str,
+    *,
+    code: str | None = None,
+    clock: Clock | None = None,
+    sms: SmsSender | None = None,
+    register: OptOutRegister = REGISTER,
 ) -> SendResult:
     """Hands the text to the provider; its own opt-out refusal marks the register and is answered, not raised."""
     try:
@@ -108,7 +129,7 @@ def deliver(
     except RecipientOptedOut:
         if permit.sender:
             now = (clock or get_clock()).now()
-            sms_optout.record(permit.practice_id, permit.sender, permit.to, True, now, "provider")
+            register.record(permit.practice_id, permit.sender, permit.to, True, now, "provider")
         return SendResult("opted_out", opted_out_by="provider")
     return SendResult("sent")
 
@@ -124,13 +145,16 @@ def send_sms(
     clock: Clock | None = None,
     sms: SmsSender | None = None,
     timezone: str | None = None,
+    register: OptOutRegister = REGISTER,
 ) -> SendResult:
     """Sends `body` to `to` (E.164) from the practice's textable number, unless the register or the quiet hours
     say no. Never raises for an opted-out number: the caller maps `opted_out` to its answer (409, a recorded skip)."""
-    permit = check(practice_id, to, purpose=purpose, practice=practice, clock=clock, timezone=timezone)
+    permit = check(
+        practice_id, to, purpose=purpose, practice=practice, clock=clock, timezone=timezone, register=register
+    )
     if isinstance(permit, SendResult):
         return permit
-    return deliver(permit, body, code=code, clock=clock, sms=sms)
+    return deliver(permit, body, code=code, clock=clock, sms=sms, register=register)
 
 
 def sms_opted_out(practice: Practice | None) -> Conflict:

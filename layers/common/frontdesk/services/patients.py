@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.auth import Principal
-from frontdesk.domain.patients import Patient, clean_name, parse_dob
+from frontdesk.domain.patients import DuplicatePair, Patient, clean_name, parse_dob
 from frontdesk.domain.phones import normalize_phone
 from frontdesk.errors import NotFound, ValidationFailed
 from frontdesk.ids import new_id
 from frontdesk.services.practices import require_practice
+from frontdesk.store import audit as audit_store
 from frontdesk.store import patients as store
-from frontdesk.store.patients import DuplicatePair
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def read_patient(practice_id: str, patient_id: str, caller: Principal, clock: Cl
     if patient is None:
         raise NotFound("No such patient.")
     # R-SEC-2: every staff read of a patient record is audited.
-    store.record_audit(practice_id, patient_id, actor_of(caller), "patient.read", (clock or get_clock()).now())
+    audit_store.record_audit(practice_id, patient_id, actor_of(caller), "patient.read", (clock or get_clock()).now())
     return patient
 
 
@@ -83,7 +83,7 @@ def search_by_phone(practice_id: str, raw_phone: str, caller: Principal, clock: 
     patients = store.patients_by_ids(practice_id, ids) if ids else []
     now = (clock or get_clock()).now()
     for patient in patients:
-        store.record_audit(practice_id, patient.patient_id, actor_of(caller), "patient.search", now)
+        audit_store.record_audit(practice_id, patient.patient_id, actor_of(caller), "patient.search", now)
     return patients
 
 

@@ -10,13 +10,13 @@ from functools import lru_cache
 
 from pynamodb.attributes import DiscriminatorAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from frontdesk.errors import Unavailable
+from frontdesk.errors import Stale, Unavailable
 from frontdesk.settings import get_settings
 
 # PynamoDB reads Meta when the class is defined (PITFALLS): settings come from the environment at import time.
@@ -109,6 +109,23 @@ def cancellation_codes(error: Exception) -> list[str]:
     and never routed the message (found by tests/integration/test_concurrent_messages.py)."""
     reasons = getattr(error, "cancellation_reasons", None) or []
     return ["None" if reason is None else (getattr(reason, "code", "") or "None") for reason in reasons]
+
+
+@contextmanager
+def stale_on_lost_condition() -> Iterator[None]:
+    """A conditional put/update, or a transaction, that lost its condition (or conflicted with another transaction)
+    raises `Stale`: someone else changed the item first, and the caller decides what that means."""
+    try:
+        yield
+    except TransactWriteError as error:
+        codes = cancellation_codes(error)
+        if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+            raise Stale("a condition of the transaction no longer held") from None
+        raise
+    except (UpdateError, PutError) as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Stale("the item changed since it was read") from None
+        raise
 
 
 CONDITIONAL_PUT_ATTEMPTS = 8

@@ -22,6 +22,7 @@ from frontdesk.store import idempotency as idempotency_store
 from frontdesk.store import listings as listings_store
 from frontdesk.store import routing as routing_store
 from frontdesk.store import waits
+from frontdesk.store.audit import audit_item
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 from frontdesk.store.conversations import (
     ConversationItem,
@@ -33,7 +34,7 @@ from frontdesk.store.conversations import (
 )
 from frontdesk.store.idempotency import IdempotencyItem
 from frontdesk.store.listings import ListingItem
-from frontdesk.store.patients import PatientItem, PhoneIndexItem, audit_item, to_patient
+from frontdesk.store.patients import PatientItem, PhoneIndexItem, to_patient
 from frontdesk.store.routing import RoutingConfigItem
 
 _CONDITION_FAILED = "ConditionalCheckFailed"

@@ -1,10 +1,10 @@
-"""Patient profiles and the items that index them: phones, external ids, name+DOB, duplicate pairs, audit."""
+"""Patient profiles and the items that index them (phones, external ids, name+DOB, duplicate pairs): creating and
+reading them. Changing a stored profile: store/patient_updates.py."""
 
 from __future__ import annotations
 
 from collections.abc import Container, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from pynamodb.attributes import (
@@ -17,10 +17,10 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from frontdesk.domain.patients import Patient
+from frontdesk.domain.patients import DuplicatePair, Patient
 from frontdesk.errors import Conflict
-from frontdesk.ids import new_id
 from frontdesk.store import keys
+from frontdesk.store.audit import audit_item
 from frontdesk.store.base import TableItem, cancellation_codes, put_each_if, transaction
 from frontdesk.store.conversations import ConversationItem
 
@@ -114,31 +114,6 @@ class DuplicatePairItem(TableItem, discriminator="DuplicatePair"):
         return keys.duplicates_pk(practice_id), f"PAIR#{first}#{second}"
 
 
-class AuditItem(TableItem, discriminator="Audit"):
-    practice_id = UnicodeAttribute()
-    patient_id = UnicodeAttribute()
-    actor = UnicodeAttribute()
-    action = UnicodeAttribute()
-    at = UTCDateTimeAttribute()
-
-    @staticmethod
-    def key(practice_id: str, patient_id: str, at_iso: str, audit_id: str) -> tuple[str, str]:
-        return keys.patient_pk(practice_id, patient_id), f"AUDIT#{at_iso}#{audit_id}"
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    actor: str
-    action: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class DuplicatePair:
-    patient_ids: list[str]
-    reason: str
-
-
 def to_patient(item: PatientItem) -> Patient:
     return Patient(
         practice_id=item.practice_id,
@@ -192,13 +167,6 @@ def to_item(patient: Patient) -> PatientItem:
     if patient.version:
         item.version = patient.version
     return item
-
-
-def audit_item(practice_id: str, patient_id: str, actor: str, action: str, at: datetime) -> AuditItem:
-    from frontdesk.adapters.clock import iso
-
-    pk, sk = AuditItem.key(practice_id, patient_id, iso(at), new_id())
-    return AuditItem(pk, sk, practice_id=practice_id, patient_id=patient_id, actor=actor, action=action, at=at)
 
 
 def phone_index_item(patient: Patient, e164: str, line_type: str) -> PhoneIndexItem:
@@ -328,6 +296,14 @@ def get_patient(practice_id: str, patient_id: str, *, consistent: bool = False) 
     return None if patient.merged_into else patient
 
 
+def load_patient(practice_id: str, patient_id: str) -> Patient | None:
+    """The profile even when merged away (a merge retry must see that it already happened)."""
+    try:
+        return to_patient(PatientItem.get(*PatientItem.key(practice_id, patient_id), consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
 def patient_ids_by_phone(practice_id: str, e164: str) -> list[tuple[str, str, datetime | None]]:
     """(patient_id, line_type, last_active_at) of every profile with that number."""
     items = PhoneIndexItem.query(keys.phone_pk(practice_id, e164), PhoneIndexItem.sk.startswith("PATIENT#"))
@@ -390,24 +366,6 @@ def claim_external_ids(practice_id: str, claims: dict[str, str], at: datetime) -
     return lost
 
 
-def record_audit(practice_id: str, patient_id: str, actor: str, action: str, at: datetime) -> None:
-    audit_item(practice_id, patient_id, actor, action, at).save()
-
-
-def list_audit(
-    practice_id: str, patient_id: str, limit: int, start_key: dict | None
-) -> tuple[list[AuditEntry], dict | None]:
-    result = AuditItem.query(
-        keys.patient_pk(practice_id, patient_id),
-        AuditItem.sk.startswith("AUDIT#"),
-        scan_index_forward=False,
-        limit=limit,
-        last_evaluated_key=start_key,
-    )
-    entries = [AuditEntry(actor=i.actor, action=i.action, at=i.at) for i in result]
-    return entries, result.last_evaluated_key
-
-
 def list_duplicates(practice_id: str, limit: int, start_key: dict | None) -> tuple[list[DuplicatePair], dict | None]:
     result = DuplicatePairItem.query(
         keys.duplicates_pk(practice_id),
@@ -443,32 +401,3 @@ def new_patient_items(patient: Patient, *, actor: str, heads_present: Container[
     items += [index_head_item(patient.practice_id, p) for p in index_partitions(patient) if p not in heads_present]
     items.append(audit_item(patient.practice_id, patient.patient_id, actor, "patient.create", patient.created_at))
     return items
-
-
-def update_patient_versioned(old: Patient, new: Patient, *, actor: str, action: str, at: datetime) -> bool:
-    """Saves changed profile fields and re-indexes phones and name+DOB, conditioned on the version read (R-REL-2).
-
-    False when another writer changed the profile first: the caller re-reads and tries again.
-    """
-    try:
-        with transaction() as tx:
-            tx.save(to_item(new))  # PynamoDB adds `version = <read version>` and increments it
-            for partition in set(index_partitions(new)) - set(index_partitions(old)):
-                tx.save(index_head_item(new.practice_id, partition))
-            if old.cell_phone != new.cell_phone:
-                if old.cell_phone:
-                    tx.delete(phone_index_item(old, old.cell_phone, "cell"))
-                if new.cell_phone:
-                    tx.save(phone_index_item(new, new.cell_phone, "cell"))
-            for landline in new.landlines:
-                if landline not in old.landlines:
-                    tx.save(phone_index_item(new, landline, "landline"))
-            if (old.first_name, old.last_name, old.date_of_birth) != (new.first_name, new.last_name, new.date_of_birth):
-                tx.delete(name_dob_item(old))
-                tx.save(name_dob_item(new))
-            tx.save(audit_item(new.practice_id, new.patient_id, actor, action, at))
-    except TransactWriteError as error:
-        if "ConditionalCheckFailed" in cancellation_codes(error):
-            return False
-        raise
-    return True
