@@ -125,3 +125,34 @@ def test_r_sms_2_a_keyword_whose_lambda_died_before_its_claim_is_confirmed_once_
     new_messages = _messages(world)[before_messages:]
     assert [(m.sender, m.kind) for m in new_messages] == [("system", kind)]
     assert again["answers"][0]["message_id"] == new_messages[0].message_id
+
+
+def test_r_sms_2_a_keyword_whose_register_changed_after_it_was_read_reads_it_again(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an opted-out number
+    invoke(_intake(), _event(world["phone"], world["number"], "STOP", "kw-0", "2026-11-29T15:00:00.000Z"))
+    before_texts = len(_texts(world))
+    # And another STOP (sent at 15:02) that lands right after the START (sent at 15:05) read the register
+    read = sms_optout.state
+    reads: list[sms_optout.OptOutState | None] = []
+
+    def racing_state(practice_id: str, number: str, phone: str) -> sms_optout.OptOutState | None:
+        found = read(practice_id, number, phone)
+        if not reads:
+            racing = found.changed_at.replace(minute=2) if found else None
+            assert racing is not None
+            sms_optout.record(practice_id, number, phone, True, racing, "keyword")
+        reads.append(found)
+        return found
+
+    monkeypatch.setattr(sms_optout, "state", racing_state)
+    # When the START is delivered
+    answer = invoke(_intake(), _event(world["phone"], world["number"], "START", "kw-1", "2026-11-29T15:05:00.000Z"))
+    # Then its transaction lost to the other write, read the register again and opted the number in, once
+    assert len(reads) == 2
+    assert answer["answers"][0]["keyword"] == "start" and answer["answers"][0]["message_id"] is not None
+    assert not sms_optout.is_opted_out(world["practice_id"], world["number"], world["phone"])
+    new_texts = _texts(world)[before_texts:]
+    assert len(new_texts) == 1 and "again" in new_texts[0]
+    assert [m.kind for m in _messages(world) if m.kind == "patient_opted_in"] == ["patient_opted_in"]

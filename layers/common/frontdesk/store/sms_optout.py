@@ -101,7 +101,9 @@ def claim_keyword(
                 routing_store.idempotency_item(practice_id, scope, key, answer, now),
                 condition=IdempotencyItem.pk.does_not_exist() | (IdempotencyItem.expires_ttl < now),
             )
-            if write is not None:  # position 1: the register, as it was read
+            for message in messages:  # positions 1..n (PynamoDB sends every put before every update)
+                tx.save(message_item(message, now))
+            if write is not None:  # position n + 1: the register, as it was read
                 pk, sk = OptOutItem.key(practice_id, practice_number, phone)
                 read = write.read
                 condition = (
@@ -111,13 +113,11 @@ def claim_keyword(
                 )
                 actions = _actions(practice_id, practice_number, phone, write.opted_out, write.at, "keyword")
                 tx.update(OptOutItem(pk, sk), actions=actions, condition=condition)
-            for message in messages:
-                tx.save(message_item(message, now))
     except TransactWriteError as error:
         codes = cancellation_codes(error)
         if codes[:1] == [_CONDITION_FAILED]:
             return False
-        if _CONDITION_FAILED in codes[1:2] or "TransactionConflict" in codes:
+        if codes[1 + len(messages) : 2 + len(messages)] == [_CONDITION_FAILED] or "TransactionConflict" in codes:
             raise Stale("the opt-out register changed since it was read") from None
         raise
     return True
