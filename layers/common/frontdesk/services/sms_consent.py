@@ -13,7 +13,6 @@ from typing import Any
 
 from frontdesk.adapters.events import EventPublisher
 from frontdesk.domain.sms_keywords import Keyword
-from frontdesk.errors import Stale
 from frontdesk.services import outbound_sms
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.outbound_sms import Purpose
@@ -90,15 +89,16 @@ def _apply(
     Lambda that dies before it leaves nothing written, so SNS's redelivery does it all (a register changed before
     its claim made the redelivery see "no change": no confirmation, and a START routed to staff as a message)."""
     practice_id, number, opted_out = practice.practice_id, practice.textable_number, keyword is Keyword.STOP
-    if not opted_out and sms_optout.note_start_while_opted_in(practice_id, number, phone, at):
-        return None  # a start word from a number that was not opted out: one UpdateItem, as any "Yes"
-    read = sms_optout.state(practice_id, number, phone)
+    if opted_out:
+        read = sms_optout.state(practice_id, number, phone)
+    else:
+        read = sms_optout.note_start_word(practice_id, number, phone, at)
+        if read is None:
+            return None  # a start word from a number that was not opted out: one UpdateItem, as any "Yes"
     older = read is not None and read.changed_at > at  # SNS delivered a newer keyword first: this one changes nothing
+    if older and not opted_out:
+        return None
     changes = not older and (read.opted_out if read is not None else False) != opted_out
-    if not opted_out and not changes:
-        if older:
-            return None
-        raise Stale("the number was opted in since the conditional write")  # read again
     messages = _system_messages(practice_id, phone, opted_out) if changes else []
     answer: dict[str, Any] = {"message_id": None, "conversation_id": None, "keyword": keyword.value}
     if messages:

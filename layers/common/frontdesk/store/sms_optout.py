@@ -63,10 +63,21 @@ def state(practice_id: str, practice_number: str, phone: str) -> OptOutState | N
     return OptOutState(bool(item.opted_out), item.changed_at)
 
 
-def note_start_while_opted_in(practice_id: str, practice_number: str, phone: str, at: datetime) -> bool:
+def note_start_word(practice_id: str, practice_number: str, phone: str, at: datetime) -> OptOutState | None:
     """A start word from a number that is not opted out (the commonest: "Yes" to a staff question) changes nothing
-    but is recorded as of `at`, so a STOP sent before it and delivered after it changes nothing either. One
-    conditional UpdateItem; False when the number is opted out or a newer keyword decided (nothing written)."""
+    but is recorded as of `at`, so a STOP sent before it and delivered after it changes nothing either: one
+    conditional UpdateItem, and None. Otherwise nothing is written and the state that stopped it is returned (one
+    more GetItem): opted out (the word opts the number in), or decided by a newer keyword (`changed_at > at`).
+    `Stale` when neither holds any more (the register changed between the two requests)."""
+    if _note_start(practice_id, practice_number, phone, at):
+        return None
+    found = state(practice_id, practice_number, phone)
+    if found is None or (not found.opted_out and found.changed_at <= at):
+        raise Stale("the opt-out register changed between its conditional write and its read")
+    return found
+
+
+def _note_start(practice_id: str, practice_number: str, phone: str, at: datetime) -> bool:
     pk, sk = OptOutItem.key(practice_id, practice_number, phone)
     condition = OptOutItem.pk.does_not_exist() | ((OptOutItem.opted_out == False) & (OptOutItem.changed_at <= at))  # noqa: E712
     try:
