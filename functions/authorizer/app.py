@@ -20,10 +20,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from frontdesk import secrets
 from frontdesk.adapters.clock import get_clock
-from frontdesk.auth import InvalidToken, Principal, verify_token
+from frontdesk.auth import POOL_ROLES, InvalidToken, Principal, verify_token
 
 COGNITO_ALGORITHM = "RS256"
-COGNITO_ROLES = frozenset({"staff", "admin", "support"})
 
 logger = Logger()
 
@@ -73,7 +72,7 @@ def _verify(token: str) -> Principal:
 
         if not token_is_current(principal):  # R-AUTH-4: refused once its credential is revoked
             raise InvalidToken("credential revoked")
-    if principal.role in COGNITO_ROLES:
+    if principal.role in POOL_ROLES:
         raise InvalidToken("staff sign in through the user pool")  # R-AUTH-1: never with a session token
     return principal
 

@@ -40,7 +40,7 @@ from frontdesk.http import (
     refuse_without_secrets,
     resolve,
 )
-from frontdesk.schemas import ApiModel, BodyText, HttpsUrl, OneLine
+from frontdesk.schemas import ApiModel, BodyText, HttpsUrl, OneLine, StrippedBodyText
 from frontdesk.services import intake
 
 logger = Logger()
@@ -134,7 +134,7 @@ class AwsInboundSms(ApiModel):
     model_config = ConfigDict(extra="ignore")  # messageKeyword, previousPublishedMessageId, isoCountryCode...
     origination_number: str = Field(alias="originationNumber", min_length=1, max_length=40)
     destination_number: str = Field(alias="destinationNumber", min_length=1, max_length=40)
-    message_body: str = Field(alias="messageBody", max_length=10_000)
+    message_body: StrippedBodyText = Field(alias="messageBody", max_length=10_000)  # NUL & co. removed, as webhooks 400
     inbound_message_id: str = Field(alias="inboundMessageId", min_length=1, max_length=200)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ConfigDict, Field
 
@@ -27,6 +27,8 @@ ACCESS: Access = {
     "DELETE /integrations/credentials/{credential_id}": ADMIN,
 }
 CredentialId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9]{1,64}$")]
+Limit = Annotated[int | None, Query(ge=1, le=200)]
+NextToken = Annotated[str | None, Query(max_length=2000)]
 
 
 class CredentialIn(ApiModel):
@@ -52,6 +54,7 @@ class CreatedCredentialOut(ApiModel):
 
 class CredentialList(ApiModel):
     items: list[CredentialOut]
+    next_token: str | None = None
 
 
 def credential_out(credential: Credential) -> dict[str, Any]:
@@ -83,14 +86,14 @@ def create_credential(body: Annotated[CredentialIn, Body()]) -> Response[Created
     return json_response(201, out)
 
 
-@router.get("/integrations/credentials", responses={**ok_response(CredentialList), **error_responses(403)})
-def list_credentials() -> Response[Any]:
-    """Every credential of the practice, oldest first, revoked ones with `revoked_at`; never a secret. (Not
-    `Response[CredentialList]`: the model would serialize an active one's absent `revoked_at` as null.)"""
+@router.get("/integrations/credentials", responses={**ok_response(CredentialList), **error_responses(400, 403)})
+def list_credentials(limit: Limit = None, next_token: NextToken = None) -> Response[Any]:
+    """The practice's credentials, oldest first, `limit` at a time, revoked ones with `revoked_at`; never a secret.
+    (Not `Response[CredentialList]`: the model would serialize an active one's absent `revoked_at` as null.)"""
     from frontdesk.services import credentials as service
 
-    who = caller(router)
-    return json_response(200, {"items": [credential_out(c) for c in service.list_for(who)]})
+    page = service.list_for(caller(router), limit, next_token)
+    return json_response(200, {"items": [credential_out(c) for c in page.items], "next_token": page.next_token})
 
 
 @router.delete(

@@ -78,7 +78,9 @@ def deactivate(staff_id: StaffId, body: Annotated[PracticeChoice | None, Body()]
     return json_response(200, {"staff_id": member.staff_id, "status": member.status})
 
 
-@router.post("/staff/<staff_id>/reactivate", responses={**ok_response(StatusOut), **error_responses(400, 403, 404)})
+@router.post(
+    "/staff/<staff_id>/reactivate", responses={**ok_response(StatusOut), **error_responses(400, 403, 404, 409)}
+)
 def reactivate(staff_id: StaffId, body: Annotated[PracticeChoice | None, Body()] = None) -> Response[StatusOut]:
     from frontdesk.services import staff as service
 
@@ -86,7 +88,7 @@ def reactivate(staff_id: StaffId, body: Annotated[PracticeChoice | None, Body()]
     return json_response(200, {"staff_id": member.staff_id, "status": member.status})
 
 
-@router.put("/staff/<staff_id>/role", responses={**ok_response(RoleOut), **error_responses(400, 403, 404)})
+@router.put("/staff/<staff_id>/role", responses={**ok_response(RoleOut), **error_responses(400, 403, 404, 409)})
 def change_role(staff_id: StaffId, body: Annotated[NewRole, Body()]) -> Response[RoleOut]:
     from frontdesk.services import staff as service
 

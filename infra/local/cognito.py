@@ -204,7 +204,6 @@ def _ensure_user(
 
 
 # ----- the runner's /_local surface (infra/local/server.py) -----
-POOL_ROLES = frozenset({"staff", "admin", "support"})
 
 
 def mint_response(payload: dict[str, Any]) -> tuple[int, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from frontdesk import secrets as frontdesk_secrets
+from frontdesk.auth import POOL_ROLES
 from infra.local import cognito, events
 from infra.local.functions import Throttled, concurrency, invoke
 from infra.local.sns import LocalSns, inbound_sms
@@ -119,7 +120,7 @@ class Gateway:
         if path == "/_local/tokens" and method == "POST" and payload.get("role") == "integration":
             return self.integration_token(payload)
         if path == "/_local/tokens" and method == "POST":
-            if str(payload.get("role", "")) in cognito.POOL_ROLES:
+            if str(payload.get("role", "")) in POOL_ROLES:
                 return cognito.mint_response(payload)
             return 200, {"token": _mint_token(payload)}
         if path == "/_local/mail" and method == "GET":

@@ -60,6 +60,8 @@ def _world(api: Api) -> dict[str, Any]:
             data=(HEADER + "Ana,Diaz,1980-04-02,,,,\n").encode(),
         )
         assert put.status == 200, put
+    for name in ("Feed A", "Feed B"):
+        assert api.call("POST", "/integrations/credentials", admin, {"name": name}).status == 201
     staff_id, staff = api.new_staff(practice)
     return {
         **practice,
@@ -73,11 +75,22 @@ def _world(api: Api) -> dict[str, Any]:
             "conversation": f"/conversations/{two_messages}",
             "notifications": "/staff/me/notifications",
             "audit": f"/patients/{patient_id}/audit",
+            "credentials": "/integrations/credentials",
         },
     }
 
 
-LISTS = ["imports", "duplicates", "unassigned", "mine", "custom", "conversation", "notifications", "audit"]
+LISTS = [
+    "imports",
+    "duplicates",
+    "unassigned",
+    "mine",
+    "custom",
+    "conversation",
+    "notifications",
+    "audit",
+    "credentials",
+]
 
 
 @pytest.fixture(scope="module")

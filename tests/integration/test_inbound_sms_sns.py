@@ -110,3 +110,16 @@ def test_r_sms_1_a_malformed_notification_fails_without_quoting_it(world: dict[s
     with pytest.raises(ValueError) as failure:
         invoke(_intake(), event)
     assert world["phone"] not in str(failure.value)
+
+
+def test_r_sms_1_control_characters_in_an_sns_body_are_removed_not_refused(world: dict[str, Any]) -> None:
+    # Given notifications whose bodies carry control characters (a webhook would get 400 for them): a message, and a
+    # STOP with a NUL after it
+    text = "Can I\x00 move\x07 it?\r\nThanks\t\x1b[0m!\x85"
+    first = invoke(_intake(), _event(world["phone"], world["number"], text, "ctl-1"))
+    stop = invoke(_intake(), _event(world["phone"], world["number"], "STOP\x00", "ctl-2"))
+    # Then the message is stored without them (newline, CR and tab kept) instead of failing into the DLQ
+    assert first["received"] == 1
+    assert [m.body for m in _patient_messages(world)] == ["Can I move it?\r\nThanks\t[0m!"]
+    # And the STOP is the keyword it is
+    assert stop["answers"][0]["keyword"] == "stop"

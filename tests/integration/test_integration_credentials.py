@@ -38,7 +38,7 @@ def test_r_auth_4_the_secret_is_shown_once_and_stored_only_as_a_salted_hash(admi
     raw += [TableItem.get(f"CLIENT#{created.credential.client_id}", "CLIENT").attribute_values]
     # Then the secret is in none of them, and the listing carries no secret either
     assert created.client_secret and created.client_secret not in repr(raw)
-    listed = service.list_for(admin)
+    listed = service.list_for(admin).items
     assert [c.credential_id for c in listed] == [created.credential.credential_id]
     assert created.client_secret not in repr(listed)
 
@@ -83,7 +83,7 @@ def test_r_auth_4_a_revoked_credentials_tokens_are_refused_by_the_authorizer_che
     service.revoke(admin, created.credential.credential_id, NOW + timedelta(hours=1))
     # Then the still-unexpired token is no longer current, and the listing shows when it was revoked
     assert not service.token_is_current(principal)
-    assert [c.revoked_at for c in service.list_for(admin)] == [NOW]
+    assert [c.revoked_at for c in service.list_for(admin).items] == [NOW]
 
 
 def test_r_auth_4_an_integration_token_without_a_credential_is_not_current() -> None:
@@ -94,11 +94,11 @@ def test_r_auth_4_an_integration_token_without_a_credential_is_not_current() -> 
 def test_r_auth_4_admins_manage_only_their_own_practices_credentials(admin: Principal) -> None:
     created = service.create(admin, "feed", NOW)
     other = Principal(sub="b1", role="admin", practice_id=new_id(), staff_id="b1")
-    assert service.list_for(other) == []
+    assert service.list_for(other).items == []
     with pytest.raises(Exception) as caught:
         service.revoke(other, created.credential.credential_id, NOW)
     assert getattr(caught.value, "status", None) == 404
-    assert service.list_for(admin)[0].revoked_at is None
+    assert service.list_for(admin).items[0].revoked_at is None
     for role in ("staff", "support", "integration"):
         who = Principal(sub="x", role=role, practice_id=admin.practice_id, staff_id="x")
         with pytest.raises(Exception) as refused:

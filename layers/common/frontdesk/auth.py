@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-ROLES = ("patient", "staff", "admin", "support", "integration")
+POOL_ROLES = ("support", "admin", "staff")
+"""The roles that sign in through the stack's Cognito user pool (R-AUTH-1), one group each in template.yaml, strongest
+first: a user in several groups has the strongest (the groups' precedence). The one list of them: the token check,
+the authorizer, the identity adapter and the local runner read it."""
+ROLES = ("patient", *POOL_ROLES, "integration")
 STAFF_ROLES = frozenset({"staff", "admin"})
 
 

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from frontdesk.auth import InvalidToken, Principal
+from frontdesk.auth import POOL_ROLES, InvalidToken, Principal
 
 ALGORITHM = "RS256"
-GROUP_ROLES = ("support", "admin", "staff")  # the strongest group a user is in is their role
 REFETCH_AFTER_SECONDS = 60
 PRACTICE_ATTRIBUTE = "custom:practice_id"
 STAFF_ATTRIBUTE = "custom:staff_id"
@@ -122,7 +121,7 @@ def principal_of(claims: dict[str, Any]) -> Principal | None:
     groups = claims.get("cognito:groups") or []
     if not isinstance(groups, list):
         return None
-    role = next((r for r in GROUP_ROLES if r in groups), None)
+    role = next((r for r in POOL_ROLES if r in groups), None)  # the strongest group a user is in
     if role is None:
         return None
     staff_id = claims.get(STAFF_ATTRIBUTE) or None

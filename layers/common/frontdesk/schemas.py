@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool, StringConstraints
@@ -32,6 +33,17 @@ OneLine = Annotated[str, StringConstraints(pattern=NO_CONTROL_PATTERN)]
 """A name or one-line text: refused if it has any control character."""
 BodyText = Annotated[str, StringConstraints(pattern=BODY_PATTERN)]
 """A message body or transcript: newline and tab allowed, no other control character."""
+_BODY_CONTROLS = re.compile(r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]")  # what BODY_PATTERN refuses
+
+
+def strip_body_controls(text: str) -> str:
+    """The text without the control characters a BodyText refuses (LF, CR and tab stay). For bodies that arrive
+    where refusing is no answer: an SNS notification refused would only be retried, then dead-lettered (R-SMS-1)."""
+    return _BODY_CONTROLS.sub("", text)
+
+
+StrippedBodyText = Annotated[str, AfterValidator(strip_body_controls)]
+"""A message body from a provider that cannot be told 400: control characters are removed, as BodyText refuses them."""
 HttpsUrl = Annotated[str, StringConstraints(max_length=2000, pattern=HTTPS_URL_PATTERN)]
 Flag = StrictBool
 """A boolean is JSON `true` or `false`; never `"yes"`, `"true"`, `1` (pydantic's lax mode would take them)."""

@@ -17,9 +17,9 @@ from functools import lru_cache
 from typing import Any
 
 from frontdesk.adapters.clock import get_clock, iso
+from frontdesk.auth import POOL_ROLES
 from frontdesk.errors import Conflict, ValidationFailed
 
-ROLE_GROUPS = ("staff", "admin", "support")
 INVITATION_SUBJECT = "Your temporary password"
 
 
@@ -133,7 +133,7 @@ class CognitoDirectory:
         """The new group first, then out of the others: a failure half-way leaves the member in both groups,
         and the strongest wins (never locked out, and a retry finishes it)."""
         self._client.admin_add_user_to_group(UserPoolId=self.user_pool_id, Username=email, GroupName=role)
-        for group in ROLE_GROUPS:
+        for group in POOL_ROLES:
             if group != role and group != "support":
                 self._client.admin_remove_user_from_group(UserPoolId=self.user_pool_id, Username=email, GroupName=group)
 

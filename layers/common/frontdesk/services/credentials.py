@@ -19,6 +19,8 @@ from frontdesk.domain.credentials import Credential
 from frontdesk.errors import Forbidden, NotFound, ValidationFailed
 from frontdesk.ids import new_id
 from frontdesk.store import credentials as store
+from frontdesk.store.page_tokens import PageScope, decode_token, encode_token
+from frontdesk.store.pagination import clamp_limit
 
 ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 FAILURE_WINDOW_SECONDS = 15 * 60
@@ -70,8 +72,18 @@ def create(principal: Principal, name: str, now: datetime) -> CreatedCredential:
     raise RuntimeError("could not allocate a client id")
 
 
-def list_for(principal: Principal) -> list[Credential]:
-    return store.list_credentials(_practice_of(principal))
+@dataclass(frozen=True)
+class CredentialPage:
+    items: list[Credential]
+    next_token: str | None
+
+
+def list_for(principal: Principal, limit: int | None = None, token: str | None = None) -> CredentialPage:
+    """Oldest first, `limit` at a time (API.md: default 50, max 200); `next_token` is bound to the practice's list."""
+    practice_id = _practice_of(principal)
+    scope = PageScope(practice_id, "credentials")
+    found, last = store.list_credentials(practice_id, clamp_limit(limit), decode_token(token, scope))
+    return CredentialPage(found, encode_token(last, scope))
 
 
 def revoke(principal: Principal, credential_id: str, now: datetime) -> None:

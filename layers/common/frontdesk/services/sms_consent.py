@@ -17,6 +17,7 @@ from frontdesk.domain.sms_keywords import Keyword
 from frontdesk.services import outbound_sms
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.outbound_sms import Purpose
+from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import idempotency as idempotency_store
 from frontdesk.store import message_path, sms_optout
 from frontdesk.store import patients as patients_store
@@ -27,6 +28,7 @@ OPTED_OUT_NOTE = (
     "Replies are refused; internal notes are still possible."
 )
 OPTED_IN_NOTE = "The patient texted START: SMS to this number are allowed again."
+_KEYWORD_ATTEMPTS = 4  # racing keywords of one number are rare; each attempt reads the register afresh
 
 
 def help_text(practice: Practice) -> str:
@@ -70,25 +72,47 @@ def answer_keyword(
             practice.practice_id, phone, help_text(practice), purpose=Purpose.HELP_REPLY, practice=practice
         )
         return answer
-    opted_out = keyword is Keyword.STOP
-    # The register first: a crash after it still leaves the number opted out when SNS delivers again.
-    changed = sms_optout.record(
-        practice.practice_id, practice.textable_number, phone, opted_out, sent_at or now, "keyword"
-    )
-    if not opted_out and not changed:
+    return _apply(practice, phone, keyword, scope, key, sent_at or now, now, publisher)
+
+
+@retry_on_stale(_KEYWORD_ATTEMPTS)  # the register changed between its read and the transaction: read it again
+def _apply(
+    practice: Practice,
+    phone: str,
+    keyword: Keyword,
+    scope: str,
+    key: str,
+    at: datetime,
+    now: datetime,
+    publisher: EventPublisher | None,
+) -> dict[str, Any] | None:
+    """STOP or START. The register's change, the idempotency claim and the system messages are one transaction: a
+    Lambda that dies before it leaves nothing written, so SNS's redelivery does it all (a register changed before
+    its claim made the redelivery see "no change": no confirmation, and a START routed to staff as a message)."""
+    practice_id, number, opted_out = practice.practice_id, practice.textable_number, keyword is Keyword.STOP
+    if opted_out:
+        read = sms_optout.state(practice_id, number, phone)
+    else:
+        read = sms_optout.note_start_word(practice_id, number, phone, at)
+        if read is None:
+            return None  # a start word from a number that was not opted out: one UpdateItem, as any "Yes"
+    older = read is not None and read.changed_at > at  # SNS delivered a newer keyword first: this one changes nothing
+    if older and not opted_out:
         return None
-    messages = _system_messages(practice.practice_id, phone, opted_out) if changed else []
+    changes = not older and (read.opted_out if read is not None else False) != opted_out
+    messages = _system_messages(practice_id, phone, opted_out) if changes else []
+    answer: dict[str, Any] = {"message_id": None, "conversation_id": None, "keyword": keyword.value}
     if messages:
         answer = {**answer, "message_id": messages[0].message_id, "conversation_id": messages[0].conversation_id}
-        record = (practice.practice_id, scope, key, answer)
-    if not _claim(record, messages, now):
-        if not changed:
-            return _first(practice.practice_id, scope, key, now) or answer
-        _claim(None, messages, now)  # a duplicate delivery claimed the key but this one changed the register
-    if changed:
+    write = None if older else sms_optout.KeywordWrite(opted_out, at, read)
+    if not sms_optout.claim_keyword(
+        practice_id, number, phone, write, (practice_id, scope, key, answer), messages, now
+    ):
+        return _first(practice_id, scope, key, now) or answer  # another delivery of this keyword did it all
+    if changes:
         purpose = Purpose.OPT_OUT_CONFIRMATION if opted_out else Purpose.OPT_IN_CONFIRMATION
         outbound_sms.send_sms(
-            practice.practice_id, phone, confirmation_text(practice, opted_out), purpose=purpose, practice=practice
+            practice_id, phone, confirmation_text(practice, opted_out), purpose=purpose, practice=practice
         )
     for message in messages:
         announce(message, now, publisher)  # routing puts it in the team's inbox like any system message

@@ -13,6 +13,7 @@ from frontdesk.domain.practices import Staff
 from frontdesk.errors import Conflict, NotFound
 from frontdesk.services.patients import actor_of
 from frontdesk.services.practices import practice_for_caller, require_practice
+from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import listings as listings_store
 from frontdesk.store import practices as store
 
@@ -51,7 +52,7 @@ def deactivate(
     member = _member(caller, practice_id, staff_id)
     if caller.role != "support" and caller.staff_id == staff_id:
         raise Conflict("You cannot deactivate yourself.", code="cannot_deactivate_self")
-    store.set_staff_status(member.practice_id, staff_id, "deactivated")
+    member = _set(caller, practice_id, member, status="deactivated")  # 409 last_admin for the last admin
     (directory or get_directory()).disable(member.email)
     release_conversations(member.practice_id, staff_id, actor_of(caller), clock)
     return Staff(**{**vars(member), "status": "deactivated"})
@@ -104,19 +105,57 @@ def release_conversations(
 def reactivate(
     caller: Principal, practice_id: str | None, staff_id: str, directory: CognitoDirectory | None = None
 ) -> Staff:
-    """Cognito first (the member can sign in again), then the record (their tokens are accepted again)."""
+    """Undoes a deactivation: Cognito first (the member can sign in again), then the record (their tokens are
+    accepted again). Only a deactivated member changes: an invited member stays `invited` (they have not signed in
+    yet; their first request makes them active) and an active one `active`, both answered as they are (idempotent,
+    like deactivating twice). Enabling an active member's user again finishes a reactivation a failure cut short."""
     member = _member(caller, practice_id, staff_id)
+    if member.status == "invited":
+        return member
     (directory or get_directory()).enable(member.email)
-    store.set_staff_status(member.practice_id, staff_id, "active")
-    return Staff(**{**vars(member), "status": "active"})
+    if member.status == "active":
+        return member
+    return _set(caller, practice_id, member, status="active", only_from="deactivated")
 
 
 def change_role(caller: Principal, staff_id: str, role: str, directory: CognitoDirectory | None = None) -> Staff:
-    """R-AUTH-3: the group changes now; the member's next token carries the new role."""
-    member = _member(caller, None, staff_id)
+    """R-AUTH-3: the record first, where the rule that a practice keeps an admin holds (409 `last_admin`), then the
+    Cognito group; the member's next token carries the new role. A failure after the record leaves the group as it
+    was until the same request is made again (the record then already has the role, and the group follows)."""
+    member = _set(caller, None, _member(caller, None, staff_id), role=role)
     (directory or get_directory()).set_role(member.email, role)
-    store.set_staff_role(member.practice_id, staff_id, role)
-    return Staff(**{**vars(member), "role": role})
+    return member
+
+
+def _concurrent() -> Exception:
+    return Conflict("The staff member was changed at the same time; try again.", code="concurrent_update")
+
+
+def _set(
+    caller: Principal,
+    practice_id: str | None,
+    member: Staff,
+    *,
+    status: str | None = None,
+    role: str | None = None,
+    only_from: str | None = None,
+) -> Staff:
+    """The member (as just read) with the new status or role, written unless they already have it (or, with
+    `only_from`, unless their status is something else now). A lost race reads the member again."""
+    reads = iter([member])
+
+    @retry_on_stale(3, exhausted=_concurrent)  # the member (or the admin count) changed since read: read again
+    def attempt() -> Staff:
+        current = next(reads, None) or store.get_staff(member.practice_id, member.staff_id, consistent=True)
+        if current is None:
+            raise NotFound("No such staff member.")
+        if (status or current.status) == current.status and (role or current.role) == current.role:
+            return current
+        if only_from is not None and current.status != only_from:
+            return current
+        return store.change_staff(current, status=status, role=role)
+
+    return attempt()
 
 
 def admit(principal: Principal) -> bool:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from frontdesk.domain.credentials import Credential
+from frontdesk.errors import ValidationFailed
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 
@@ -103,14 +105,42 @@ def create_credential(credential: Credential) -> None:
         raise
 
 
-def list_credentials(practice_id: str) -> list[Credential]:
-    """Oldest first; one Query of the practice's partition (a practice has a handful of credentials)."""
+def list_credentials(
+    practice_id: str, limit: int, after: dict[str, Any] | None = None
+) -> tuple[list[Credential], dict[str, Any] | None]:
+    """One page, oldest first (created_at, then credential id), from after the position `after` (what the previous
+    page returned; None: the first page); the position to continue from, or None after the last page.
+
+    The ids are random, so the table's order is not the list's: each page is one Query of the practice's
+    credentials (a practice has a handful), sorted, and cut after the position."""
     found = CredentialItem.query(
         keys.practice_pk(practice_id),
         CredentialItem.sk.startswith(CREDENTIAL_PREFIX),
         consistent_read=True,
     )
-    return sorted((_credential(item) for item in found), key=lambda c: (c.created_at, c.credential_id))
+    ordered = sorted((_credential(item) for item in found), key=_position)
+    if after is not None:
+        start = _position_of(after)
+        ordered = [c for c in ordered if _position(c) > start]
+    page = ordered[:limit]
+    if len(ordered) <= limit:
+        return page, None
+    last = page[-1]
+    return page, {"created_at": last.created_at.isoformat(), "credential_id": last.credential_id}
+
+
+def _position(credential: Credential) -> tuple[datetime, str]:
+    return credential.created_at, credential.credential_id
+
+
+def _position_of(after: dict[str, Any]) -> tuple[datetime, str]:
+    try:
+        created_at, credential_id = datetime.fromisoformat(after["created_at"]), after["credential_id"]
+    except (KeyError, TypeError, ValueError):
+        raise ValidationFailed("next_token is not valid.", field="next_token") from None
+    if not isinstance(credential_id, str) or created_at.tzinfo is None:
+        raise ValidationFailed("next_token is not valid.", field="next_token")
+    return created_at, credential_id
 
 
 def get_credential(practice_id: str, credential_id: str) -> Credential | None:
