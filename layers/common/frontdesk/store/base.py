@@ -106,7 +106,10 @@ def cancellation_codes(error: Exception) -> list[str]:
     PynamoDB gives None for an item that did not cause the cancellation; it stays in the list as "None" (DynamoDB's
     own code for it), so callers may read codes[i] as the reason of the i-th item. Dropping the Nones shifted a
     conflict on a later item to index 0: routing then took a lost race on the conversation for "already routed"
-    and never routed the message (found by tests/integration/test_concurrent_messages.py)."""
+    and never routed the message (found by tests/integration/test_concurrent_messages.py).
+
+    The item order is the REQUEST's, which PynamoDB builds by kind, not in the order the items were added: condition
+    checks, then deletes, then puts, then updates (Connection.transact_write_items). A position is counted that way."""
     reasons = getattr(error, "cancellation_reasons", None) or []
     return ["None" if reason is None else (getattr(reason, "code", "") or "None") for reason in reasons]
 

@@ -134,9 +134,13 @@ def commit_decision(
             for item in overflow:
                 batch.save(item)
     pk, _ = ConversationItem.key(practice_id, conversation_id)
+    # PynamoDB sends a transaction's condition checks, deletes, puts, then updates, whatever order they were added in
+    # (see store/base.cancellation_codes): the message, the first update, comes after the stale listings' deletes and
+    # the listings' and notifications' puts.
+    message_position = len(stale_in_tx) + len(in_tx)
     try:
         with transaction() as tx:
-            tx.update(  # position 0: the message, not routed yet
+            tx.update(  # the message, not routed yet (at message_position)
                 MessageItem(pk, message_sk),
                 actions=[MessageItem.routing.set(explanation)],
                 condition=MessageItem.pk.exists() & MessageItem.routing.does_not_exist(),
@@ -161,7 +165,7 @@ def commit_decision(
                 tx.save(item)
     except TransactWriteError as error:
         codes = cancellation_codes(error)
-        if codes and codes[0] == _CONDITION_FAILED:
+        if codes[message_position : message_position + 1] == [_CONDITION_FAILED]:
             return False
         if _CONDITION_FAILED in codes:
             raise Stale("the conversation or the profile changed since it was read") from error
