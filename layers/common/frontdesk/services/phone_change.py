@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from frontdesk.adapters.clock import Clock, get_clock, iso
 from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
+from frontdesk.domain import duplicates
 from frontdesk.domain import phone_change as machine
 from frontdesk.domain.login import hash_code, new_code, new_salt, well_formed_code
 from frontdesk.domain.messages import Posted
@@ -44,7 +45,7 @@ def _system(patient_or_request: Patient | PhoneRequest, kind: str, body: str) ->
 def _sharing_cell(patient: Patient, e164: str) -> list[str]:
     """R-CREATE-4: a number another profile already has is allowed, and the pair is a probable duplicate."""
     others = patient_store.patient_ids_by_phone(patient.practice_id, e164)
-    return sorted({pid for pid, line, _ in others if line == "cell" and pid != patient.patient_id})
+    return sorted(duplicates.probable_duplicates(patient.patient_id, None, same_number=[o[:2] for o in others]))
 
 
 def request_change(
