@@ -3,7 +3,7 @@ practice's writers at work, and the block engine's reads and writes of patient i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -380,9 +380,10 @@ def flagged_rows(practice_id: str, import_id: str, rows: list[int], field_name: 
     return {flag_keys[key] for key in batch.batch_get(flag_keys)}
 
 
-def store_rows_but_profiles(patients: list[Patient], actor: str, heads: set[str]) -> list[TableItem]:
+def store_rows_but_profiles(patients: list[Patient], actor: str, heads: set[str]) -> Callable[[], Callable[[], int]]:
     """Stores every item of these new patients but their profiles, and index heads not in `heads` (which grows).
-    The profiles are returned unsaved: the caller writes them last (a stored profile marks its row done)."""
+    Returns `start_profiles`: the caller calls it last (a stored profile marks its row done), and it returns the wait
+    for those writes (the profile items never leave the store)."""
     from frontdesk.store.patients import PatientItem, index_partitions, new_patient_items
 
     items: list[TableItem] = []
@@ -390,7 +391,8 @@ def store_rows_but_profiles(patients: list[Patient], actor: str, heads: set[str]
         items += new_patient_items(patient, actor=actor, heads_present=heads)
         heads.update(index_partitions(patient))
     batch.batch_put([item for item in items if not isinstance(item, PatientItem)])
-    return [item for item in items if isinstance(item, PatientItem)]
+    profiles = [item for item in items if isinstance(item, PatientItem)]
+    return lambda: batch.start_batch_put(profiles)
 
 
 def row_partitions(practice_id: str, row: PatientRow) -> list[str]:

@@ -190,13 +190,13 @@ class _Block:
         find_duplicates(self.segment, self.heads, self.block_rows)
         # Every item of the segment's rows but profiles (the caller writes them last, after the rows' duplicate
         # pairs and flags) and index heads already stored.
-        profiles = jobs.store_rows_but_profiles([pending.patient for pending in self.segment], self.actor, self.heads)
+        start_profiles = jobs.store_rows_but_profiles([p.patient for p in self.segment], self.actor, self.heads)
         pairs = self._flag_duplicates()
         # Row issues and pairs before profiles: a profile is the "row done" mark a retry trusts, so every item of
         # its row is stored before it; a crash in between leaves rows the retry redoes whole.
         errors = [RowError(issue.row, issue.field, issue.code, issue.message) for issue in self.issues]
         jobs.store_row_errors(self.job.practice_id, self.job.import_id, errors, pairs)
-        profiles_written = batch.start_batch_put(profiles)
+        profiles_written = start_profiles()
         self.segment.clear()
         self.issues.clear()
         if last:
