@@ -122,10 +122,10 @@ def child(args: argparse.Namespace) -> None:
     etag = s3.head_object(Bucket=BUCKET, Key=args.key)["ETag"]
     s3.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET, "Key": args.key})
     size = s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"]
-    from frontdesk.store import imports as job_store
+    from frontdesk.store import batch
 
     written = [0]
-    real_start = job_store.start_batch_put
+    real_start = batch.start_batch_put
 
     def counting_start(items: Any) -> Any:
         batch = list(items)
@@ -133,7 +133,7 @@ def child(args: argparse.Namespace) -> None:
         return real_start(batch)
 
     # batch_put goes through start_batch_put too: this counts every item the import writes in batches.
-    job_store.start_batch_put = counting_start  # type: ignore[assignment]
+    batch.start_batch_put = counting_start  # type: ignore[assignment]
     from frontdesk.store import patients as patients_store
 
     real_claim = patients_store.claim_external_ids

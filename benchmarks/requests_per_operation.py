@@ -547,7 +547,8 @@ def list_duplicates(world: World) -> Call:
 def import_job(world: World) -> str:
     """An import job of the world's practice, written by the store as the CSV import function does."""
     from frontdesk.adapters.clock import get_clock
-    from frontdesk.store.imports import ImportJob, create_job
+    from frontdesk.domain.import_jobs import ImportJob
+    from frontdesk.store.imports import create_job
 
     job = ImportJob(
         world.practice_id, new_id(), "completed", "bench-imports", "bench.csv", "etag", 10, get_clock().now()

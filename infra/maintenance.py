@@ -8,7 +8,7 @@ def backfill_index_heads() -> int:
     """A head for every PhoneIndex and NameDob partition of a table written before heads existed
     (docs/data-model.md, IndexHead). A Scan, then batch puts; safe to run again. Returns the heads put."""
     from frontdesk.store.base import TableItem
-    from frontdesk.store.imports import batch_put
+    from frontdesk.store.batch import batch_put
     from frontdesk.store.patients import NameDobItem, PhoneIndexItem, index_head_item
 
     partitions: dict[str, str] = {}

@@ -13,7 +13,8 @@ import phonenumbers  # noqa: F401 - every import normalises phones: at INIT, not
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from frontdesk.services import imports
+from frontdesk.domain.import_jobs import S3Object
+from frontdesk.services.imports import start as import_start
 
 logger = Logger()
 tracer = Tracer()
@@ -31,7 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if not is_csv_key(found.key):
             logger.info("object without a .csv extension ignored")  # the key is not logged: a name may be PHI
             continue
-        import_id = imports.start_import(found) or import_id
+        import_id = import_start.start_import(found) or import_id
     return {"import_id": import_id}
 
 
@@ -41,7 +42,7 @@ def is_csv_key(key: str) -> bool:
     return key.casefold().endswith(".csv")
 
 
-def s3_objects(event: dict[str, Any]) -> list[imports.S3Object]:
+def s3_objects(event: dict[str, Any]) -> list[S3Object]:
     """The objects of an S3 ObjectCreated notification, read by hand rather than with pydantic (Powertools' S3Model):
     pydantic was the biggest part of this function's cold start (docs/performance.md). A record without a bucket
     name or an object key raises (the invocation fails and is retried), as the model's validation did."""
@@ -52,7 +53,7 @@ def s3_objects(event: dict[str, Any]) -> list[imports.S3Object]:
         if item is None:
             continue
         found.append(
-            imports.S3Object(
+            S3Object(
                 bucket=str(s3["bucket"]["name"]),
                 key=unquote_plus(str(item["key"])),  # S3 URL-encodes keys in events (PITFALLS)
                 size=int(item.get("size") or 0),

@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from frontdesk.services import imports
+from frontdesk.domain.import_jobs import ChunkTask
+from frontdesk.services.imports import engine
 
 logger = Logger()
 tracer = Tracer()
@@ -24,7 +25,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def process_record(record: SQSRecord) -> None:
-    imports.process_chunk(imports.ChunkTask.from_dict(json.loads(record.body)))
+    engine.process_chunk(ChunkTask.from_dict(json.loads(record.body)))
 
 
 @logger.inject_lambda_context(clear_state=True)

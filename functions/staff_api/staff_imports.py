@@ -16,7 +16,7 @@ from frontdesk.store.page_tokens import PageScope, decode_token, encode_token
 from frontdesk.store.pagination import clamp_limit
 
 if TYPE_CHECKING:  # the store loads with the service, in the route that needs it (docs/performance.md)
-    from frontdesk.store.imports import ImportJob, RowError
+    from frontdesk.domain.import_jobs import ImportJob, RowError
 
 # Each route imports its service when called: a cold start loads the code of the route it serves, not of all the
 # others (docs/performance.md).
@@ -87,7 +87,7 @@ def import_out(job: ImportJob, errors: list[RowError]) -> dict[str, Any]:
 @router.get("/imports", responses={**ok_response(ImportList), **error_responses(403)})
 def list_imports(limit: Limit = None, next_token: NextToken = None) -> Response[ImportList]:
     """Newest first; each item's `errors` is empty here: GET /imports/{import_id} lists them."""
-    from frontdesk.services import imports as service
+    from frontdesk.services.imports import reads as service
 
     who = caller(router)
     assert who.practice_id is not None
@@ -100,7 +100,7 @@ def list_imports(limit: Limit = None, next_token: NextToken = None) -> Response[
 @router.get("/imports/<import_id>", responses={**ok_response(ImportOut), **error_responses(403, 404)})
 def get_import(import_id: ImportId) -> Response[ImportOut]:
     """Status and counts (progress while running); the first 200 row issues (all are in the report)."""
-    from frontdesk.services import imports as service
+    from frontdesk.services.imports import reads as service
 
     who = caller(router)
     assert who.practice_id is not None
@@ -110,7 +110,7 @@ def get_import(import_id: ImportId) -> Response[ImportOut]:
 
 @router.get("/patients/duplicates", responses={**ok_response(DuplicateList), **error_responses(403)})
 def list_duplicates(limit: Limit = None, next_token: NextToken = None) -> Response[DuplicateList]:
-    from frontdesk.services import imports as service
+    from frontdesk.services.imports import reads as service
 
     who = caller(router)
     assert who.practice_id is not None

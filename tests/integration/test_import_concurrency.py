@@ -27,9 +27,9 @@ def profiles(practice: str) -> list[dict[str, Any]]:
 def after_the_first_look_up(monkeypatch: Any, other_writer: Any) -> list[bool]:
     """Runs other_writer() once, right after the next import's first block looked up its rows and before it writes
     them: the race, forced. The list it returns holds True once it ran."""
-    from frontdesk.services import imports
+    from frontdesk.services.imports import engine
 
-    real_lookup = imports._lookup
+    real_lookup = engine._lookup
     ran: list[bool] = []
 
     def lookup_then_other_writer(job_: Any, rows: list[Any]) -> Any:
@@ -39,7 +39,7 @@ def after_the_first_look_up(monkeypatch: Any, other_writer: Any) -> list[bool]:
             other_writer()
         return found
 
-    monkeypatch.setattr(imports, "_lookup", lookup_then_other_writer)
+    monkeypatch.setattr(engine, "_lookup", lookup_then_other_writer)
     return ran
 
 
@@ -61,11 +61,12 @@ def test_r_import_2_an_upload_that_looked_up_before_another_created_the_patients
 
 def import_beside(s3: Any, practice: str, body: str, name: str) -> str:
     """An import run by another execution environment, beside the runner's one (which takes one at a time)."""
-    from frontdesk.services import imports
+    from frontdesk.domain.import_jobs import S3Object
+    from frontdesk.services.imports import start
 
     key, raw = f"imports/{practice}/{name}", body.encode()
     etag = s3.put_object(Bucket=IMPORTS_BUCKET, Key=key, Body=raw)["ETag"].strip('"')
-    import_id = imports.start_import(imports.S3Object(bucket=IMPORTS_BUCKET, key=key, size=len(raw), etag=etag))
+    import_id = start.start_import(S3Object(bucket=IMPORTS_BUCKET, key=key, size=len(raw), etag=etag))
     assert import_id is not None
     return import_id
 
@@ -73,7 +74,7 @@ def import_beside(s3: Any, practice: str, body: str, name: str) -> str:
 def test_r_import_2_a_row_waits_for_the_profile_of_a_claim_another_import_is_still_writing(gateway, s3, monkeypatch):
     import time
 
-    from frontdesk.store import imports as job_store
+    from frontdesk.store import batch as job_store
 
     practice = new_practice()
     real_write = job_store._write_batch
@@ -105,7 +106,7 @@ def test_r_import_2_a_row_waits_for_the_profile_of_a_claim_another_import_is_sti
 
 def test_r_import_2_a_claim_left_by_a_writer_that_stopped_long_ago_is_reported_without_waiting(gateway, monkeypatch):
     from frontdesk.adapters.clock import get_clock
-    from frontdesk.services import imports
+    from frontdesk.services.imports import waiting
     from frontdesk.store.patients import external_id_claim_item
 
     practice = new_practice()
@@ -115,12 +116,12 @@ def test_r_import_2_a_claim_left_by_a_writer_that_stopped_long_ago_is_reported_w
     def no_waiting(seconds: float) -> None:
         raise AssertionError(f"waited {seconds}s for a writer that stopped long ago")
 
-    monkeypatch.setattr(imports, "sleep", no_waiting)
+    monkeypatch.setattr(waiting, "sleep", no_waiting)
     # When a file with A-1 is imported
     done = job(practice, upload(gateway, practice, HEADER + ROWS, "after-crash.csv"))
     # Then the row is reported (not lost silently, not waited for) and the rest of the file imports
     assert (done.counts.created, done.counts.updated) == (1, 1)
-    from frontdesk.services.imports import get_import
+    from frontdesk.services.imports.reads import get_import
 
     _, errors = get_import(practice, done.import_id)
     assert [(e.row, e.code) for e in errors if e.field == "external_id"] == [(2, "not_updated_missing")]
@@ -156,7 +157,7 @@ def test_r_import_2_writers_claiming_the_same_external_ids_at_once_each_id_gets_
 
 
 def test_r_import_4_a_probable_duplicate_created_by_another_upload_meanwhile_is_still_flagged(gateway, monkeypatch):
-    from frontdesk.services.imports import list_duplicates
+    from frontdesk.services.imports.reads import list_duplicates
 
     practice = new_practice()
     # Given another upload that creates the same person (other record number) between this import's look-up (no
@@ -244,7 +245,8 @@ def test_r_import_2_chunks_processed_in_parallel_give_each_record_number_one_pat
     from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
 
-    from frontdesk.services import imports
+    from frontdesk.domain.import_jobs import S3Object
+    from frontdesk.services.imports import engine, start
     from tests.integration.test_import_service import messy_csv
 
     body = messy_csv(300, seed=11).encode()
@@ -254,11 +256,11 @@ def test_r_import_2_chunks_processed_in_parallel_give_each_record_number_one_pat
         key = f"imports/{practice}/big.csv"
         etag = s3.put_object(Bucket=IMPORTS_BUCKET, Key=key, Body=body)["ETag"].strip('"')
         tasks: list[Any] = []
-        obj = imports.S3Object(IMPORTS_BUCKET, key, len(body), etag)
-        import_id = imports.start_import(obj, chunk_bytes=chunk_bytes, send_chunk=tasks.append if parallel else None)
+        obj = S3Object(IMPORTS_BUCKET, key, len(body), etag)
+        import_id = start.start_import(obj, chunk_bytes=chunk_bytes, send_chunk=tasks.append if parallel else None)
         if parallel:
             with ThreadPoolExecutor(max_workers=6) as pool:
-                list(pool.map(imports.process_chunk, tasks))
+                list(pool.map(engine.process_chunk, tasks))
         return job(practice, str(import_id)), practice
 
     whole, _ = run(10 * len(body), parallel=False)
@@ -278,7 +280,7 @@ def test_r_import_2_chunks_processed_in_parallel_give_each_record_number_one_pat
 
 def test_r_import_2_a_block_waits_in_vain_at_most_once_for_a_writer_that_just_stopped(gateway, monkeypatch):
     from frontdesk.adapters.clock import get_clock
-    from frontdesk.services import imports
+    from frontdesk.services.imports import waiting
     from frontdesk.store.patients import external_id_claim_item
 
     practice, now = new_practice(), get_clock().now()
@@ -286,13 +288,13 @@ def test_r_import_2_a_block_waits_in_vain_at_most_once_for_a_writer_that_just_st
     for mrn in ("M-1", "M-2", "M-3"):
         external_id_claim_item(practice, mrn, f"stopped-{mrn}", now).save()
     pauses: list[float] = []
-    monkeypatch.setattr(imports, "sleep", pauses.append)
+    monkeypatch.setattr(waiting, "sleep", pauses.append)
     # When a file with those three record numbers is imported
     rows = "".join(f"Pat{n},Lee,1970-01-0{n},,,M-{n},\n" for n in (1, 2, 3))
     done = job(practice, upload(gateway, practice, HEADER + rows, "after-stop.csv"))
     # Then the first row waited for its profile, in vain, and the block did not wait again for the others
-    assert len(pauses) == imports.PROFILE_WAITS
-    from frontdesk.services.imports import get_import
+    assert len(pauses) == waiting.PROFILE_WAITS
+    from frontdesk.services.imports.reads import get_import
 
     _, errors = get_import(practice, done.import_id)
     assert sorted(e.row for e in errors if e.code == "not_updated_missing") == [2, 3, 4]

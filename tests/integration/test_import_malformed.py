@@ -31,12 +31,13 @@ def stray_quote_file(good_rows: int = 600, bad_line: int = 400) -> bytes:
 
 
 def run_import(s3: Any, body: bytes, chunk_bytes: int, name: str = "file.csv") -> tuple[str, Any]:
-    from frontdesk.services import imports
+    from frontdesk.domain.import_jobs import S3Object
+    from frontdesk.services.imports import start
 
     practice = new_practice()
     key = f"imports/{practice}/{name}"
     etag = s3.put_object(Bucket=IMPORTS_BUCKET, Key=key, Body=body)["ETag"].strip('"')
-    import_id = imports.start_import(imports.S3Object(IMPORTS_BUCKET, key, len(body), etag), chunk_bytes=chunk_bytes)
+    import_id = start.start_import(S3Object(IMPORTS_BUCKET, key, len(body), etag), chunk_bytes=chunk_bytes)
     assert import_id is not None
     return practice, job(practice, import_id)
 
@@ -79,7 +80,8 @@ def test_r_import_6_row_2_with_a_stray_quote_then_600_good_rows_gives_600_patien
 
 
 def test_r_import_6_a_chunked_import_retried_after_a_crash_counts_the_damaged_file_once(gateway, s3, monkeypatch):
-    from frontdesk.services import imports
+    from frontdesk.domain.import_jobs import ChunkTask, S3Object
+    from frontdesk.services.imports import engine, start
     from frontdesk.store import imports as job_store
 
     body = stray_quote_file(300, bad_line=200)
@@ -89,7 +91,7 @@ def test_r_import_6_a_chunked_import_retried_after_a_crash_counts_the_damaged_fi
     key = f"imports/{practice}/crash.csv"
     etag = s3.put_object(Bucket=IMPORTS_BUCKET, Key=key, Body=body)["ETag"].strip('"')
     real_complete = job_store.complete_chunk
-    tasks: list[imports.ChunkTask] = []
+    tasks: list[ChunkTask] = []
 
     def crash(practice_id: str, import_id: str, chunk: int, *args: Any) -> bool:
         if chunk:
@@ -97,18 +99,18 @@ def test_r_import_6_a_chunked_import_retried_after_a_crash_counts_the_damaged_fi
         return real_complete(practice_id, import_id, chunk, *args)
 
     monkeypatch.setattr(job_store, "complete_chunk", crash)
-    import_id = imports.start_import(
-        imports.S3Object(IMPORTS_BUCKET, key, len(body), etag), chunk_bytes=600, send_chunk=tasks.append
+    import_id = start.start_import(
+        S3Object(IMPORTS_BUCKET, key, len(body), etag), chunk_bytes=600, send_chunk=tasks.append
     )
     assert import_id is not None and len(tasks) > 5
     for task in tasks:
         with pytest.raises(RuntimeError):
-            imports.process_chunk(task)
+            engine.process_chunk(task)
     written = types_of(practice)
     # When SQS delivers every chunk again
     monkeypatch.setattr(job_store, "complete_chunk", real_complete)
     for task in reversed(tasks):
-        imports.process_chunk(task)
+        engine.process_chunk(task)
     # Then nothing was written twice and the result is the one of an import that never crashed
     again = types_of(practice)
     assert (again["Patient"], again["ImportError"]) == (written["Patient"], written["ImportError"])

@@ -252,7 +252,8 @@ def messy_csv(rows: int, seed: int = 7) -> str:
 
 
 def test_r_import_5_a_chunked_import_counts_exactly_what_an_unchunked_one_does(gateway, s3):
-    from frontdesk.services import imports
+    from frontdesk.domain.import_jobs import S3Object
+    from frontdesk.services.imports import start
 
     body = messy_csv(300).encode()
 
@@ -260,9 +261,9 @@ def test_r_import_5_a_chunked_import_counts_exactly_what_an_unchunked_one_does(g
         practice = new_practice()
         key = f"imports/{practice}/big.csv"
         etag = s3.put_object(Bucket=IMPORTS_BUCKET, Key=key, Body=body)["ETag"].strip('"')
-        obj = imports.S3Object(IMPORTS_BUCKET, key, len(body), etag)
+        obj = S3Object(IMPORTS_BUCKET, key, len(body), etag)
         # The default sender: the chunk queue, delivered to ImportChunkWorkerFunction like the runner does.
-        done = job(practice, imports.start_import(obj, chunk_bytes=chunk_bytes))
+        done = job(practice, start.start_import(obj, chunk_bytes=chunk_bytes))
         lines = list(report(s3, done.report_key))
         return done, lines, types_of(practice)["Patient"]
 
@@ -318,7 +319,7 @@ def test_r_import_2_an_import_retried_after_a_crash_changes_nothing_it_already_d
 
 
 def test_r_rel_2_an_import_update_does_not_lose_a_concurrent_change(gateway, monkeypatch):
-    from frontdesk.services import imports
+    from frontdesk.services.imports import waiting
     from frontdesk.store import patients as patients_store
 
     practice = new_practice()
@@ -338,7 +339,7 @@ def test_r_rel_2_an_import_update_does_not_lose_a_concurrent_change(gateway, mon
         reads.append(1)
         return snapshot
 
-    monkeypatch.setattr(imports.patients_store, "get_patient", stale_read)
+    monkeypatch.setattr(waiting.patients_store, "get_patient", stale_read)
     # When the importer updates the same patient from a new file
     done = job(practice, upload(gateway, practice, HEADER + "Ana,Diaz,1980-04-02,,,A-1,ana@example.org\n", "2.csv"))
     # Then its first write was refused (stale version), it re-read, and both changes survive
@@ -354,8 +355,8 @@ def test_r_import_2_a_row_updating_a_patient_of_the_previous_block_waits_for_its
     them must find it (an update, not 'the matching profile is gone')."""
     import time
 
-    from frontdesk.services import imports
-    from frontdesk.store import imports as job_store
+    from frontdesk.services.imports import engine
+    from frontdesk.store import batch as job_store
 
     real_write = job_store._write_batch
 
@@ -366,15 +367,15 @@ def test_r_import_2_a_row_updating_a_patient_of_the_previous_block_waits_for_its
 
     monkeypatch.setattr(job_store, "_write_batch", slow_profiles)
     practice = new_practice()
-    filler = [f"Name{n},Block,1970-01-01,,,,\n" for n in range(imports.BLOCK_ROWS - 1)]
+    filler = [f"Name{n},Block,1970-01-01,,,,\n" for n in range(engine.BLOCK_ROWS - 1)]
     last_of_block = "Ana,Diaz,1980-04-02,,,EXT-LAST,\n"
     first_of_next = "Ana,Diaz,1980-04-02,,,EXT-LAST,ana@example.org\n"
     done = job(practice, upload(gateway, practice, HEADER + "".join(filler) + last_of_block + first_of_next))
     # Then the row updated Ana (every row's only warning is its missing cell phone; no "not_updated_missing")
     assert (done.counts.created, done.counts.updated, done.counts.warnings) == (
-        imports.BLOCK_ROWS,
+        engine.BLOCK_ROWS,
         1,
-        imports.BLOCK_ROWS + 1,
+        engine.BLOCK_ROWS + 1,
     )
     ana = next(i for i in items_of(practice) if i["type"]["S"] == "Patient" and i["first_name"]["S"] == "Ana")
     assert ana["email"]["S"] == "ana@example.org"

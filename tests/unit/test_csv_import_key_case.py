@@ -43,7 +43,7 @@ def test_r_import_6_the_handler_ignores_an_object_that_is_not_a_csv(monkeypatch:
     # Given a notification for a spreadsheet under imports/ (the trigger now delivers it)
     module = _module()
     started: list[Any] = []
-    monkeypatch.setattr(module.imports, "start_import", started.append)
+    monkeypatch.setattr(module.import_start, "start_import", started.append)
     event = {"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "imports/p/a.xlsx", "size": 3}}}]}
 
     class Context:
@@ -73,7 +73,7 @@ def test_r_sec_3_a_skipped_object_is_not_labelled_with_the_previous_objects_ids(
             keys_when_skipping.append(dict(module.logger.get_current_keys()))
         info(message, *args, **kwargs)
 
-    monkeypatch.setattr(module.imports, "start_import", start)
+    monkeypatch.setattr(module.import_start, "start_import", start)
     monkeypatch.setattr(module.logger, "info", record_info)
     records = [
         {"s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": 3}}}

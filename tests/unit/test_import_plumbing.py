@@ -9,7 +9,7 @@ import pytest
 
 from frontdesk.adapters.queues import LocalQueues
 from frontdesk.domain.csv_rows import import_id_for
-from frontdesk.services.imports import ChunkTask, practice_of_key, report_key_for
+from frontdesk.domain.import_jobs import ChunkTask, practice_of_key, report_key_for
 
 
 def test_r_import_2_the_job_id_is_a_function_of_bucket_key_and_etag():
@@ -61,7 +61,7 @@ _ME = f"job1#1#{_NOW.isoformat()}"
 
 
 def _writers(changes: int, *present: str) -> Any:
-    from frontdesk.store.imports import Writers
+    from frontdesk.domain.import_jobs import Writers
 
     return Writers(changes, frozenset(present))
 

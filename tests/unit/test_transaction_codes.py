@@ -48,7 +48,7 @@ def test_r_import_2_conditional_puts_set_aside_failed_conditions_and_retry_confl
             raise outcome
 
     monkeypatch.setattr(base, "transaction", scripted_transaction)
-    monkeypatch.setattr(base.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(base.backoff.time, "sleep", lambda seconds: None)
     failed = base.put_each_if([("a", None), ("b", None), ("c", None)])  # type: ignore[list-item]
     assert failed == {1}
     assert attempts == [["a", "b", "c"], ["a", "b", "c"], ["a", "c"]]

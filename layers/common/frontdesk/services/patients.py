@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.auth import Principal
+from frontdesk.domain import duplicates
 from frontdesk.domain.patients import DuplicatePair, Patient, clean_name, parse_dob
 from frontdesk.domain.phones import normalize_phone
 from frontdesk.errors import NotFound, ValidationFailed
@@ -53,18 +54,11 @@ def create_patient(practice_id: str, data: NewPatient, caller: Principal, clock:
 
 def probable_duplicates(patient: Patient) -> list[DuplicatePair]:
     """R-IMPORT-4 / R-CREATE-4: same name and DOB, or same cell phone, without the same external id."""
-    pairs: dict[str, DuplicatePair] = {}
     dob = patient.date_of_birth.isoformat()
-    for other_id, other_ext in store.patient_ids_by_name_dob(
-        patient.practice_id, patient.first_name, patient.last_name, dob
-    ):
-        if other_id != patient.patient_id and not (other_ext and other_ext == patient.external_id):
-            pairs[other_id] = DuplicatePair(sorted((patient.patient_id, other_id)), "same_name_and_dob")
-    if patient.cell_phone:
-        for other_id, line_type, _ in store.patient_ids_by_phone(patient.practice_id, patient.cell_phone):
-            if other_id != patient.patient_id and line_type == "cell" and other_id not in pairs:
-                pairs[other_id] = DuplicatePair(sorted((patient.patient_id, other_id)), "same_cell_phone")
-    return list(pairs.values())
+    names = store.patient_ids_by_name_dob(patient.practice_id, patient.first_name, patient.last_name, dob)
+    numbers = store.patient_ids_by_phone(patient.practice_id, patient.cell_phone) if patient.cell_phone else []
+    found = duplicates.probable_duplicates(patient.patient_id, patient.external_id, names, [n[:2] for n in numbers])
+    return [DuplicatePair(sorted((patient.patient_id, other_id)), reason) for other_id, reason in found.items()]
 
 
 def read_patient(practice_id: str, patient_id: str, caller: Principal, clock: Clock | None = None) -> Patient:

@@ -12,6 +12,7 @@ from frontdesk.adapters.clock import Clock, get_clock, iso
 from frontdesk.adapters.events import EventPublisher
 from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
+from frontdesk.domain import duplicates
 from frontdesk.domain import phone_change as machine
 from frontdesk.domain.login import hash_code, new_code, new_salt, well_formed_code
 from frontdesk.domain.messages import Posted
@@ -124,7 +125,7 @@ def _patient(store: PhoneChangeStore, practice_id: str, patient_id: str) -> Pati
 def _sharing_cell(store: PhoneChangeStore, patient: Patient, e164: str) -> list[str]:
     """R-CREATE-4: a number another profile already has is allowed, and the pair is a probable duplicate."""
     others = store.patient_ids_by_phone(patient.practice_id, e164)
-    return sorted({pid for pid, line, _ in others if line == "cell" and pid != patient.patient_id})
+    return sorted(duplicates.probable_duplicates(patient.patient_id, None, same_number=[o[:2] for o in others]))
 
 
 def request_change(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -18,6 +16,7 @@ from pynamodb.transactions import TransactWrite
 
 from frontdesk.errors import Stale, Unavailable
 from frontdesk.settings import get_settings
+from frontdesk.store import backoff
 
 # PynamoDB reads Meta when the class is defined (PITFALLS): settings come from the environment at import time.
 _SETTINGS = get_settings()
@@ -165,7 +164,7 @@ def _put_page_if(page: Sequence[tuple[TableItem, Condition]]) -> set[int]:
             failed |= lost
             remaining = [position for position in remaining if position not in lost]
             if not lost:
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
+                backoff.pause(attempt)
     raise RuntimeError("conditional puts kept conflicting with other transactions")
 
 

@@ -1,15 +1,11 @@
-"""Import jobs, their chunks and row errors (docs/data-model.md: ImportJob, ImportChunk, ImportError; A29, A30)."""
+"""Import jobs, their chunks and row errors (docs/data-model.md: ImportJob, ImportChunk, ImportError; A29, A30), the
+practice's writers at work, and the block engine's reads and writes of patient items."""
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     MapAttribute,
@@ -21,65 +17,23 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
+from frontdesk.domain.csv_rows import PatientRow
+from frontdesk.domain.import_jobs import (
+    COUNT_FIELDS,
+    BlockLookup,
+    Counts,
+    ImportJob,
+    RowError,
+    Writers,
+    registered_at,
+    writer_entry,
+)
 from frontdesk.domain.patients import Patient
-from frontdesk.settings import get_settings
-from frontdesk.store import keys
+from frontdesk.store import batch, keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 
-T = TypeVar("T")
-R = TypeVar("R")
-
-BATCH_WRITE_SIZE = 25
-BATCH_GET_SIZE = 100
-MAX_BATCH_ATTEMPTS = 10
-
-
-@dataclass
-class Counts:
-    rows_read: int = 0
-    created: int = 0
-    updated: int = 0
-    rejected: int = 0
-    warnings: int = 0
-    duplicates: int = 0
-
-    def add(self, other: Counts) -> None:
-        for name in COUNT_FIELDS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def as_dict(self) -> dict[str, int]:
-        return {name: int(getattr(self, name)) for name in COUNT_FIELDS}
-
-
-COUNT_FIELDS = tuple(f.name for f in fields(Counts))
-
-
-@dataclass
-class ImportJob:
-    practice_id: str
-    import_id: str
-    status: str  # running | completed | failed
-    source_bucket: str
-    source_key: str
-    etag: str
-    size: int
-    created_at: datetime
-    counts: Counts = field(default_factory=Counts)
-    columns: dict[str, int] = field(default_factory=dict)
-    chunks_total: int = 0
-    chunks_done: int = 0
-    report_key: str | None = None
-    error: str | None = None
-    error_code: str | None = None
-    finished_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    field: str
-    code: str
-    message: str
+if TYPE_CHECKING:
+    from frontdesk.domain.patients import DuplicatePair
 
 
 class ImportJobItem(TableItem, discriminator="ImportJob"):
@@ -224,28 +178,13 @@ class ImportWritersItem(TableItem, discriminator="ImportWriters"):
         return keys.import_writers_pk(practice_id), "WRITERS"
 
 
-@dataclass(frozen=True)
-class Writers:
-    changes: int
-    present: frozenset[str]
-
-    def raced(self, earlier: Writers, me: str, alive_since: datetime) -> bool:
-        """Someone arrived or left since `earlier`, or another writer registered after `alive_since` is here."""
-        others = [w for w in self.present if w != me and _registered_at(w) >= alive_since]
-        return self.changes != earlier.changes or bool(others)
-
-
-def _registered_at(writer: str) -> datetime:
-    return datetime.fromisoformat(writer.rsplit("#", 1)[1])
-
-
 def register_writer(practice_id: str, name: str, at: datetime, forget_before: datetime) -> str:
     """Adds a writer (UpdateItem: ADD to the set, ADD 1 to changes) and returns its entry for unregister_writer.
     Entries registered before `forget_before` (writers that died without leaving) are removed on the way, so the
     set stays small."""
-    entry = f"{name}#{at.isoformat()}"
+    entry = writer_entry(name, at)
     item = _writers_update(practice_id, [ImportWritersItem.writers.add({entry}), ImportWritersItem.changes.add(1)])
-    dead = {writer for writer in item.writers or () if _registered_at(writer) < forget_before}
+    dead = {writer for writer in item.writers or () if registered_at(writer) < forget_before}
     if dead:
         _writers_update(practice_id, [ImportWritersItem.writers.delete(dead)])
     return entry
@@ -383,7 +322,7 @@ def restart_job(practice_id: str, import_id: str) -> bool:
     return True
 
 
-def error_item(practice_id: str, import_id: str, issue: RowError) -> ImportErrorItem:
+def _error_item(practice_id: str, import_id: str, issue: RowError) -> ImportErrorItem:
     pk, sk = ImportErrorItem.key(practice_id, import_id, issue.row, issue.field, issue.code)
     return ImportErrorItem(
         pk,
@@ -397,6 +336,16 @@ def error_item(practice_id: str, import_id: str, issue: RowError) -> ImportError
     )
 
 
+def store_row_errors(
+    practice_id: str, import_id: str, issues: list[RowError], pairs: list[tuple[Patient, DuplicatePair]] | None = None
+) -> None:
+    """Stores the row issues and the probable-duplicate pairs found with them, in one round of batches."""
+    from frontdesk.store.patients import pair_item_of
+
+    items: list[TableItem] = [_error_item(practice_id, import_id, issue) for issue in issues]
+    batch.batch_put(items + [pair_item_of(patient, pair) for patient, pair in pairs or []])
+
+
 def row_errors(practice_id: str, import_id: str, limit: int | None = None) -> Iterator[RowError]:
     """Pages through the job's row issues in row order (the report streams them; the API shows the first)."""
     for item in ImportErrorItem.query(
@@ -405,84 +354,7 @@ def row_errors(practice_id: str, import_id: str, limit: int | None = None) -> It
         yield RowError(row=int(item.row), field=item.field, code=item.code, message=item.message)
 
 
-# ---------- batches (A30) ----------
-
-
-def batch_put(items: Iterable[TableItem]) -> int:
-    """BatchWriteItem in batches of 25, sent WRITERS at a time, unprocessed items retried with exponential backoff
-    and jitter. Returns how many items were written (all of them, or it raises).
-
-    Only for items without a version (fresh inserts, import rows): batches ignore VersionAttribute (PITFALLS).
-    The order between batches is not kept: callers that need "A before B" make two calls.
-    """
-    return start_batch_put(items)()
-
-
-def start_batch_put(items: Iterable[TableItem]) -> Callable[[], int]:
-    """batch_put that returns once every batch is on its way: call the result to wait for them (it raises what a
-    batch raised). Each batch goes out as soon as it is serialized, so serializing the next overlaps writing it."""
-    pending: list[Future[int]] = []
-    batch: list[dict[str, Any]] = []
-    for item in items:
-        batch.append(item.serialize())
-        if len(batch) == BATCH_WRITE_SIZE:
-            pending.append(_pool().submit(_write_batch, batch))
-            batch = []
-    if batch:
-        pending.append(_pool().submit(_write_batch, batch))
-    return lambda: sum(future.result() for future in pending)
-
-
-WRITERS = 8
-
-
-@lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    """The import's requests in flight at once: batch writes, BatchGetItem pages, claim transactions."""
-    return ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="import-requests")
-
-
-def in_parallel(work: Callable[[T], R], inputs: Iterable[T]) -> Iterator[R]:
-    """work(input) for every input, WRITERS at a time, results in input order."""
-    return _pool().map(work, inputs)
-
-
-def _write_batch(put_items: list[dict[str, Any]]) -> int:
-    table = get_settings().table_name
-    # The model's own connection knows the table's schema without a DescribeTable call.
-    writer = TableItem._get_connection()
-    remaining = put_items
-    for attempt in range(MAX_BATCH_ATTEMPTS):
-        data = writer.batch_write_item(put_items=remaining) or {}
-        unprocessed = (data.get("UnprocessedItems") or {}).get(table) or []
-        if not unprocessed:
-            return len(put_items)
-        remaining = [entry["PutRequest"]["Item"] for entry in unprocessed]
-        time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))  # noqa: S311 - jitter, not security
-    raise PutError(f"{len(remaining)} items stayed unprocessed after {MAX_BATCH_ATTEMPTS} attempts")
-
-
-def batch_get(keys_wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableItem]:
-    """BatchGetItem per 100 keys, the pages in parallel (never one GetItem per row); unprocessed keys are retried
-    by PynamoDB."""
-    unique = list(dict.fromkeys(keys_wanted))
-    pages = [unique[start : start + BATCH_GET_SIZE] for start in range(0, len(unique), BATCH_GET_SIZE)]
-    found: dict[tuple[str, str], TableItem] = {}
-    for items in _pool().map(lambda page: list(TableItem.batch_get(page)), pages):
-        found.update({(item.pk, item.sk): item for item in items})
-    return found
-
-
 # ----- the block engine's reads and writes of patient items (A30) -----
-
-
-@dataclass(frozen=True)
-class BlockLookup:
-    """What a block's BatchGetItem found: the rows' own profiles, the external-id claims, the index heads."""
-
-    profiles: set[tuple[str, str]]  # (practice_id, patient_id) of profiles already stored
-    external_ids: dict[str, str]  # external id -> the patient that claimed it
-    heads: set[str]  # index partitions with a head (only these can hold a probable duplicate)
 
 
 def lookup_block(
@@ -494,7 +366,7 @@ def lookup_block(
     wanted = [PatientItem.key(practice_id, patient_id) for patient_id in patient_ids]
     wanted += [ExternalIdItem.key(practice_id, external_id) for external_id in external_ids]
     wanted += [IndexHeadItem.key(partition) for partition in partitions]
-    found = batch_get(wanted).values()
+    found = batch.batch_get(wanted).values()
     return BlockLookup(
         profiles={(i.practice_id, i.patient_id) for i in found if isinstance(i, PatientItem)},
         external_ids={i.pk.rsplit("#EXTID#", 1)[1]: i.patient_id for i in found if isinstance(i, ExternalIdItem)},
@@ -505,17 +377,53 @@ def lookup_block(
 def flagged_rows(practice_id: str, import_id: str, rows: list[int], field_name: str, code: str) -> set[int]:
     """Which of `rows` have the row error (field_name, code) stored (one BatchGetItem per 100 rows)."""
     flag_keys = {ImportErrorItem.key(practice_id, import_id, row, field_name, code): row for row in rows}
-    return {flag_keys[key] for key in batch_get(flag_keys)}
+    return {flag_keys[key] for key in batch.batch_get(flag_keys)}
 
 
-def store_rows_but_profiles(patients: list[Patient], actor: str, heads: set[str]) -> list[TableItem]:
+def store_rows_but_profiles(patients: list[Patient], actor: str, heads: set[str]) -> Callable[[], Callable[[], int]]:
     """Stores every item of these new patients but their profiles, and index heads not in `heads` (which grows).
-    The profiles are returned unsaved: the caller writes them last (a stored profile marks its row done)."""
+    Returns `start_profiles`: the caller calls it last (a stored profile marks its row done), and it returns the wait
+    for those writes (the profile items never leave the store)."""
     from frontdesk.store.patients import PatientItem, index_partitions, new_patient_items
 
     items: list[TableItem] = []
     for patient in patients:
         items += new_patient_items(patient, actor=actor, heads_present=heads)
         heads.update(index_partitions(patient))
-    batch_put([item for item in items if not isinstance(item, PatientItem)])
-    return [item for item in items if isinstance(item, PatientItem)]
+    batch.batch_put([item for item in items if not isinstance(item, PatientItem)])
+    profiles = [item for item in items if isinstance(item, PatientItem)]
+    return lambda: batch.start_batch_put(profiles)
+
+
+def row_partitions(practice_id: str, row: PatientRow) -> list[str]:
+    """The name+DOB and phone index partitions a row's profile would be in (looked up for their heads)."""
+    from frontdesk.store.patients import partitions_of
+
+    numbers = [number for number in (row.cell_phone, row.landline) if number]
+    return partitions_of(practice_id, row.first_name, row.last_name, row.date_of_birth, numbers)
+
+
+def duplicate_partitions(patient: Patient) -> list[str]:
+    """The partitions whose entries make a probable duplicate: name+DOB, and the cell phone (not landlines)."""
+    from frontdesk.store.patients import partitions_of
+
+    cell = [patient.cell_phone] if patient.cell_phone else []
+    return partitions_of(patient.practice_id, patient.first_name, patient.last_name, patient.date_of_birth, cell)
+
+
+def stored_matches(
+    patient: Patient, partitions: set[str]
+) -> tuple[list[tuple[str, str | None]], list[tuple[str, str]]]:
+    """The candidates of a probable duplicate among the stored profiles: (patient_id, external_id) of the entries
+    under the patient's name and DOB, (patient_id, line_type) of those under its cell phone — each partition
+    queried only when it is in `partitions` (one with a head: an empty partition needs no Query)."""
+    from frontdesk.store.patients import patient_ids_by_name_dob, patient_ids_by_phone
+
+    first, last, dob = patient.first_name, patient.last_name, patient.date_of_birth.isoformat()
+    names: list[tuple[str, str | None]] = []
+    if keys.name_dob_pk(patient.practice_id, first, last, dob) in partitions:
+        names = patient_ids_by_name_dob(patient.practice_id, first, last, dob)
+    numbers: list[tuple[str, str]] = []
+    if patient.cell_phone and keys.phone_pk(patient.practice_id, patient.cell_phone) in partitions:
+        numbers = [(pid, line) for pid, line, _ in patient_ids_by_phone(patient.practice_id, patient.cell_phone)]
+    return names, numbers

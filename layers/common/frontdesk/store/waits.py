@@ -7,8 +7,6 @@ while it waits, so a run costs what is due, not what the table holds (docs/data-
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +18,7 @@ from frontdesk.adapters.clock import iso
 from frontdesk.domain.conversations import Conversation
 from frontdesk.domain.messages import Posted
 from frontdesk.domain.unread_replies import UnreadReply
-from frontdesk.store import keys
+from frontdesk.store import backoff, keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 from frontdesk.store.conversations import ConversationItem, MessageItem, conversation_ref, message_item, to_conversation
 
@@ -117,7 +115,7 @@ def claim_after_hours_reply(
                 return False  # this period's reply exists
             if "TransactionConflict" in codes and attempt + 1 < _CLAIM_ATTEMPTS:
                 # Another claim in flight: it may still fail, so try again rather than leave the period unanswered.
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
+                backoff.pause(attempt)
                 continue
             raise
         return True
