@@ -90,10 +90,8 @@ def test_the_item_allow_list_only_shrinks() -> None:
 # frontdesk.store — a CapWords name (`from frontdesk.store.x import Conversation`), or one read as an attribute of
 # an imported store module (`conversations_store.Conversation`, `frontdesk.store.x.Conversation`). Handlers may still
 # import the store's functions and constants (page tokens, clamp_limit) and `frontdesk.store.base` for its import
-# cost. Allowed types, by name: PageScope (what a page token binds; tokens wrap the store's keys, a store concern), and
-# ImportJob/RowError until the imports split moves them into domain/ (issue 13 item 3; remove them here then).
+# cost. Allowed type, by name: PageScope (what a page token binds; tokens wrap the store's keys, a store concern).
 STORE_TYPES_HANDLERS_MAY_NAME = {"PageScope"}
-STORE_TYPES_STILL_TO_MOVE = {"ImportJob", "RowError"}
 
 
 def _is_type_name(name: str) -> bool:
@@ -164,7 +162,7 @@ def test_issue_13_domain_never_imports_the_store() -> None:
 def test_issue_13_handlers_name_domain_types_never_store_types() -> None:
     # Given every handler module of functions/
     modules = sorted((ROOT / "functions").rglob("*.py"))
-    allowed = STORE_TYPES_HANDLERS_MAY_NAME | STORE_TYPES_STILL_TO_MOVE
+    allowed = STORE_TYPES_HANDLERS_MAY_NAME
     # When the types they take from the store are read
     offenders = {
         _relative(m): hits
@@ -173,8 +171,3 @@ def test_issue_13_handlers_name_domain_types_never_store_types() -> None:
     }
     # Then there are none: Conversation, Message, Listing, Credential ... come from frontdesk.domain
     assert offenders == {}
-
-
-def test_the_store_types_still_to_move_only_shrink() -> None:
-    named = {h.split(": ")[1] for m in (ROOT / "functions").rglob("*.py") for h in store_types_named(m.read_text())}
-    assert named >= STORE_TYPES_STILL_TO_MOVE, "a type moved into domain/: remove it from STORE_TYPES_STILL_TO_MOVE"
