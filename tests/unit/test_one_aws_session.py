@@ -1,5 +1,5 @@
-"""One botocore session and one DynamoDB client per container (issue 13 item 6, docs/performance.md "the first
-request"): a client made on a session of its own reloads botocore's endpoint data, lists every service folder and
+"""One botocore session and one DynamoDB client per container (issue 13 item 6; docs/performance.md, "one botocore
+session"): a client made on a session of its own reloads botocore's endpoint data, lists every service folder and
 parses its service model again (~130 ms under load for the Secrets Manager client at each function's first
 request), and PynamoDB made a session and a client for every item type a container touched."""
 

@@ -4,7 +4,7 @@ A botocore session owns a data loader. A client made on a fresh session (what `b
 session and each PynamoDB connection did) loads botocore's endpoint and partition data again, lists the ~400
 service folders of botocore/data again and parses its service model again: creating the Secrets Manager client
 on a session of its own cost 174 ms at the first request, on the DynamoDB client's session 13 ms (same run, load
-average 7; docs/performance.md, "the first request"). Clients are still created lazily, on first use, and once
+average 7; docs/performance.md, "one botocore session"). Clients are still created lazily, on first use, and once
 per container by their callers.
 
 botocore sessions are not thread safe (clients are): every client is created under one lock.
