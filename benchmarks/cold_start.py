@@ -20,7 +20,8 @@ then answers one representative request (FIRST_REQUESTS), with botocore's API ca
 _FIRST_PROBE): the client is still created and its service model loaded, only the network is left out.
 
 Why a handler is slow: `python -X importtime` (see docs/performance.md for the last breakdown), or
-`.venv/bin/python -m benchmarks.cold_start --explain StaffApiFunction`.
+`.venv/bin/python -m benchmarks.cold_start --explain StaffApiFunction`; why its first request is:
+`.venv/bin/python -m benchmarks.cold_start --profile StaffApiFunction` (cProfile of the first invocation, CPU clock).
 """
 
 from __future__ import annotations
@@ -95,7 +96,15 @@ class Context:
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
     aws_request_id = "bench"
 
-answer = {module}.lambda_handler(json.loads({event!r}), Context())
+event = json.loads({event!r})
+if {profile}:  # --profile: the first invocation's calls on the CPU clock (the machine's load left out), to stderr
+    import cProfile, pstats
+
+    profiler = cProfile.Profile(time.process_time)
+    answer = profiler.runcall({module}.lambda_handler, event, Context())
+    pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats({top})
+else:
+    answer = {module}.lambda_handler(event, Context())
 print("FIRST", imported - started, time.perf_counter() - imported, answer["statusCode"])
 """
 
@@ -197,15 +206,22 @@ def first_request_event(logical_id: str) -> dict[str, Any]:
     return event
 
 
-def _first_sample(logical_id: str) -> tuple[float, float, int]:
-    """(import seconds, first invocation seconds, status) in one fresh interpreter."""
+def _first_sample(logical_id: str, profile: int = 0) -> tuple[float, float, int]:
+    """(import seconds, first invocation seconds, status) in one fresh interpreter; with `profile` (a number of
+    lines), the first invocation's profile is printed to stderr."""
     import json
 
     module, paths = peer(logical_id) if logical_id in PEERS else handlers()[logical_id]
     event = json.dumps(first_request_event(logical_id))
     # The peer without the table makes no AWS call: botocore is not patched (nor imported) in its process.
     code = _FIRST_PROBE.format(
-        paths=paths, module=module, event=event, patch=logical_id != PEER, prefix=BENCH_SECRET_PREFIX
+        paths=paths,
+        module=module,
+        event=event,
+        patch=logical_id != PEER,
+        prefix=BENCH_SECRET_PREFIX,
+        profile=bool(profile),
+        top=profile,
     )
     result = subprocess.run(  # noqa: S603 - our own interpreter and probe
         [base_python(), "-S", "-c", code], env=lambda_environment(), cwd=str(ROOT), capture_output=True, text=True
@@ -213,6 +229,8 @@ def _first_sample(logical_id: str) -> tuple[float, float, int]:
     lines = [line for line in result.stdout.splitlines() if line.startswith("FIRST ")]
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"first request of {logical_id} failed:\n{result.stderr[-2000:]}")
+    if profile:
+        print(result.stderr.replace(lambda_site_packages() + "/", "").replace(f"{ROOT}/", ""), file=sys.stderr)
     _, imported, invoked, status = lines[-1].split()
     return float(imported), float(invoked), int(status)
 
@@ -396,6 +414,9 @@ def _sample_code(statement: str, paths: list[str]) -> float:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--explain":
         print(explain(sys.argv[2]))
+        sys.exit(0)
+    if len(sys.argv) == 3 and sys.argv[1] == "--profile":  # where the first request's time goes (CPU clock)
+        _first_sample(sys.argv[2], profile=60)
         sys.exit(0)
     if sys.argv[1:] == ["--parts"]:
         sys.exit(main(lambda: parts(runs(11))))

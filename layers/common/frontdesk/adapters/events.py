@@ -73,9 +73,9 @@ class AwsEventBridge:
 
     def publish(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
         if self._client is None:
-            import boto3
+            from frontdesk.adapters import aws
 
-            self._client = boto3.client("events")
+            self._client = aws.client("events")
         entry = {
             "Source": source,
             "DetailType": detail_type,

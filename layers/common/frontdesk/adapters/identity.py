@@ -143,14 +143,13 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _directory() -> CognitoDirectory:
-    import boto3
-
+    from frontdesk.adapters import aws
     from frontdesk.settings import get_settings
 
     settings = get_settings()
     if not settings.user_pool_id:
         raise RuntimeError("USER_POOL_ID is not configured")
-    client = boto3.client("cognito-idp", region_name=settings.region, endpoint_url=settings.cognito_endpoint)
+    client = aws.client("cognito-idp", region_name=settings.region, endpoint_url=settings.cognito_endpoint)
     return CognitoDirectory(settings.user_pool_id, client, settings.is_local)
 
 

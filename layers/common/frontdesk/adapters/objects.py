@@ -60,12 +60,11 @@ class S3ObjectStore:
 
 @lru_cache(maxsize=1)
 def get_object_store() -> S3ObjectStore:
-    import boto3
-
+    from frontdesk.adapters import aws
     from frontdesk.settings import get_settings
 
     settings = get_settings()
-    return S3ObjectStore(boto3.client("s3", endpoint_url=settings.s3_endpoint, region_name=settings.region))
+    return S3ObjectStore(aws.client("s3", endpoint_url=settings.s3_endpoint, region_name=settings.region))
 
 
 def upload_file(path: str, bucket: str, key: str) -> str:

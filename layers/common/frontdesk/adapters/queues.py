@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, Protocol
 
 # The template's logical id of the queue that fans a large import out to chunk workers (issue 5, item 7).
@@ -58,10 +59,16 @@ class SqsQueue:
 
     def send(self, body: dict[str, Any]) -> None:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sqs")
+            self._client = _sqs()
         self._client.send_message(QueueUrl=self._url, MessageBody=json.dumps(body))
+
+
+@lru_cache(maxsize=1)
+def _sqs() -> Any:
+    """One SQS client per container (get_chunk_queue makes a queue per call)."""
+    from frontdesk.adapters import aws
+
+    return aws.client("sqs")
 
 
 LOCAL_QUEUES = LocalQueues()

@@ -65,9 +65,9 @@ class AwsSms:
 
     def _sms(self) -> Any:
         if self._client is None:
-            import boto3
+            from frontdesk.adapters import aws
 
-            self._client = boto3.client("pinpoint-sms-voice-v2")
+            self._client = aws.client("pinpoint-sms-voice-v2")
         return self._client
 
     def send(self, to: str, body: str, *, sender: str | None = None, code: str | None = None) -> None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
+import botocore.session
 from pynamodb.attributes import DiscriminatorAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from frontdesk.adapters import aws
 from frontdesk.errors import Stale, Unavailable
 from frontdesk.settings import get_settings
 from frontdesk.store import backoff
@@ -81,13 +85,52 @@ class TableItem(Model):
     gsi2 = Gsi2()
     gsi3 = Gsi3()
 
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        """One connection, so one DynamoDB client, for every item type. PynamoDB keeps one per model class, and each
+        made its own botocore session and client the first time a request used that type (docs/performance.md)."""
+        with _CONNECTING:
+            table = TableItem._connection
+            if table is None:
+                table = super(TableItem, TableItem)._get_connection()  # PynamoDB's, from TableItem's Meta and schema
+                meta = TableItem.Meta
+                shared = SharedSessionConnection(
+                    region=meta.region,
+                    host=meta.host,
+                    connect_timeout_seconds=meta.connect_timeout_seconds,
+                    read_timeout_seconds=meta.read_timeout_seconds,
+                    max_retry_attempts=meta.max_retry_attempts,
+                    # PynamoDB's defaults, set on Meta when the class was defined:
+                    max_pool_connections=getattr(meta, "max_pool_connections", None),
+                    extra_headers=getattr(meta, "extra_headers", None),
+                )
+                shared.add_meta_table(table.get_meta_table())
+                table.connection = shared
+            return table
 
+
+class SharedSessionConnection(Connection):
+    """A PynamoDB connection whose client is made on the container's one botocore session (adapters.aws), under
+    its lock, instead of on a session of its own."""
+
+    @property
+    def session(self) -> botocore.session.Session:
+        return aws.botocore_session()
+
+    @property
+    def client(self) -> Any:
+        with aws.LOCK:
+            return super().client
+
+
+_CONNECTING = threading.Lock()
 TTL_ATTRIBUTE = "ttl"
 
 
 @lru_cache(maxsize=1)
 def connection() -> Connection:
-    return Connection(region=_SETTINGS.region, host=_SETTINGS.dynamodb_endpoint)
+    """The transactions' connection (PynamoDB's default timeouts), on the shared session too."""
+    return SharedSessionConnection(region=_SETTINGS.region, host=_SETTINGS.dynamodb_endpoint)
 
 
 TX_LIMIT = 100  # DynamoDB: at most 100 items per transaction
