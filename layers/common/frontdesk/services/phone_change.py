@@ -14,7 +14,7 @@ from frontdesk.adapters.sms import SmsSender
 from frontdesk.auth import Principal
 from frontdesk.domain import duplicates
 from frontdesk.domain import phone_change as machine
-from frontdesk.domain.login import hash_code, new_code, new_salt, well_formed_code
+from frontdesk.domain.login import MAX_CODE_ATTEMPTS, hash_code, new_code, new_salt, well_formed_code
 from frontdesk.domain.messages import Posted
 from frontdesk.domain.patients import Patient, PatientChange
 from frontdesk.domain.phone_change import PhoneRequest, Refused
@@ -316,7 +316,7 @@ def _refuse(store: PhoneChangeStore, request: PhoneRequest, refused: Refused) ->
         attempts = store.count_wrong_code(request)
     except Stale:
         raise _lost_race(store, request) from None
-    if attempts >= machine.MAX_CODE_ATTEMPTS:
+    if attempts >= MAX_CODE_ATTEMPTS:
         # R-PHONE-4: the 5th wrong code cancels the request.
         with suppress(Stale):  # already out of pending (expired, or a concurrent wrong code cancelled it)
             store.close_request(request, "cancelled", [])
