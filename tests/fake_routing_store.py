@@ -14,9 +14,8 @@ from frontdesk.domain.appointments import Appointment
 from frontdesk.domain.conversations import Conversation, Message
 from frontdesk.domain.listings import Listing
 from frontdesk.domain.patients import Patient
-from frontdesk.domain.routing import Decision, RoutingConfig
+from frontdesk.domain.routing import Decision, RoutingConfig, RoutingInputs
 from frontdesk.errors import Stale
-from frontdesk.store.message_path import RoutingInputs
 
 
 @dataclass

@@ -268,6 +268,7 @@ def test_r_hours_3_staff_reply_ends_the_wait_and_a_new_message_starts_one() -> N
 
 
 def test_r_hours_3_a_staff_reply_racing_the_job_wins() -> None:
+    from frontdesk.errors import Stale
     from frontdesk.store import waits
 
     # Given a due wait the job has just read
@@ -280,7 +281,7 @@ def test_r_hours_3_a_staff_reply_racing_the_job_wins() -> None:
     conversation_id = world.patient["conversation_id"]
     assert invoke_route("POST", f"/conversations/{conversation_id}/messages", {"body": "Hi"}, world.admin).status == 201
     # Then the escalation loses and nothing is escalated
-    with pytest.raises(waits.Lost):
+    with pytest.raises(Stale):
         waits.escalate(seen, _at(*TUESDAY, 14), _system_item(world), [])
     _run("escalate-overdue")
     assert not _messages(world, "response_overdue")

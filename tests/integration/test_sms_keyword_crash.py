@@ -14,6 +14,7 @@ import pytest
 from pynamodb.connection.base import Connection
 
 from frontdesk.adapters.sms import LOCAL_OUTBOX
+from frontdesk.domain.sms_keywords import OptOutState
 from frontdesk.store import keys, sms_optout
 from frontdesk.store.conversations import MessageItem
 from infra.local.functions import invoke
@@ -135,9 +136,9 @@ def test_r_sms_2_a_keyword_whose_register_changed_after_it_was_read_reads_it_aga
     before_texts = len(_texts(world))
     # And another STOP (sent at 15:02) that lands right after the START (sent at 15:05) read the register
     read = sms_optout.state
-    reads: list[sms_optout.OptOutState | None] = []
+    reads: list[OptOutState | None] = []
 
-    def racing_state(practice_id: str, number: str, phone: str) -> sms_optout.OptOutState | None:
+    def racing_state(practice_id: str, number: str, phone: str) -> OptOutState | None:
         found = read(practice_id, number, phone)
         if not reads:
             racing = found.changed_at.replace(minute=2) if found else None

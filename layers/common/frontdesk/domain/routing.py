@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from frontdesk.domain.conversations import Conversation, Message
+from frontdesk.domain.patients import Patient
 from frontdesk.domain.reasons import OTHER, UNKNOWN_LOCATION
 
 UNASSIGNED = "unassigned"
@@ -179,3 +181,14 @@ def _decision(
 
 def _holder_dict(holder: Holder | None) -> dict[str, str | None] | None:
     return None if holder is None else {"type": holder.type, "id": holder.id}
+
+
+@dataclass(frozen=True)
+class RoutingInputs:
+    """What routing one message reads (A21): the practice's configuration, the conversation, the message, the profile
+    (None when gone: a merge moved them, or the write never committed)."""
+
+    config: RoutingConfig
+    conversation: Conversation | None
+    message: Message | None
+    patient: Patient | None

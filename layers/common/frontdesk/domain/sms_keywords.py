@@ -4,6 +4,8 @@ punctuation around it ignored: "Stop." opts out, "please stop the reminders" is 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -37,3 +39,20 @@ def keyword_of(body: str) -> Keyword | None:
     if word in HELP_WORDS:
         return Keyword.HELP
     return None
+
+
+@dataclass(frozen=True)
+class OptOutState:
+    """What the register holds for one number: opted out or not, as of the keyword (or refusal) sent at changed_at."""
+
+    opted_out: bool
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class KeywordWrite:
+    """A keyword's change of the register, conditioned on the state read before it (None: no item was there)."""
+
+    opted_out: bool
+    at: datetime
+    read: OptOutState | None

@@ -16,7 +16,7 @@ from frontdesk import secrets
 from frontdesk.auth import Principal, issue_token
 from frontdesk.domain import oauth
 from frontdesk.domain.credentials import Credential
-from frontdesk.errors import Forbidden, NotFound, ValidationFailed
+from frontdesk.errors import Forbidden, NotFound, Stale, ValidationFailed
 from frontdesk.ids import new_id
 from frontdesk.store import credentials as store
 from frontdesk.store.page_tokens import PageScope, decode_token, encode_token
@@ -66,7 +66,7 @@ def create(principal: Principal, name: str, now: datetime) -> CreatedCredential:
         )
         try:
             store.create_credential(credential)
-        except store.ClientIdTaken:
+        except Stale:  # the random client id is taken: draw another
             continue
         return CreatedCredential(credential, secret)
     raise RuntimeError("could not allocate a client id")

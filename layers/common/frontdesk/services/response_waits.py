@@ -15,6 +15,7 @@ from frontdesk.auth import Principal
 from frontdesk.domain.conversations import Conversation
 from frontdesk.domain.messages import Posted
 from frontdesk.domain.routing import Holder, RoutingConfig, RoutingInput, decide
+from frontdesk.errors import Stale
 from frontdesk.services.messages import NewMessage
 from frontdesk.store import listings as listings_store
 from frontdesk.store import practices as practices_store
@@ -78,7 +79,7 @@ def escalate_overdue(clock: Clock | None = None) -> dict[str, int]:
         ]
         try:
             waits.escalate(current, now, Posted(message, now), notifications)
-        except waits.Lost:
+        except Stale:
             skipped += 1
             continue
         escalated += 1

@@ -18,11 +18,10 @@ from frontdesk.adapters.clock import Clock, get_clock, iso
 from frontdesk.domain.appointments import Appointment
 from frontdesk.domain.conversations import Conversation
 from frontdesk.domain.patients import Patient
-from frontdesk.domain.routing import Decision, Holder, RoutingInput, decide
+from frontdesk.domain.routing import Decision, Holder, RoutingInput, RoutingInputs, decide
 from frontdesk.services.retry import retry_on_stale
 from frontdesk.store import appointments as appointments_store
 from frontdesk.store import message_path
-from frontdesk.store.message_path import RoutingInputs
 
 logger = Logger(child=True)
 _ATTEMPTS = 16  # many messages of one conversation routed at once (R-REL-2)

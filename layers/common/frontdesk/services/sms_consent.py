@@ -13,7 +13,7 @@ from typing import Any
 
 from frontdesk.adapters.events import EventPublisher
 from frontdesk.domain.practices import Practice
-from frontdesk.domain.sms_keywords import Keyword
+from frontdesk.domain.sms_keywords import Keyword, KeywordWrite
 from frontdesk.services import outbound_sms
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.services.outbound_sms import Purpose
@@ -104,7 +104,7 @@ def _apply(
     answer: dict[str, Any] = {"message_id": None, "conversation_id": None, "keyword": keyword.value}
     if messages:
         answer = {**answer, "message_id": messages[0].message_id, "conversation_id": messages[0].conversation_id}
-    write = None if older else sms_optout.KeywordWrite(opted_out, at, read)
+    write = None if older else KeywordWrite(opted_out, at, read)
     if not sms_optout.claim_keyword(
         practice_id, number, phone, write, (practice_id, scope, key, answer), messages, now
     ):

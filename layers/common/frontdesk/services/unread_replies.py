@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from frontdesk.adapters.clock import Clock, get_clock
 from frontdesk.domain.messages import Posted
 from frontdesk.domain.practices import Practice
+from frontdesk.errors import Stale
 from frontdesk.services import outbound_sms
 from frontdesk.services.messages import NewMessage, announce
 from frontdesk.store import patients as patients_store
@@ -65,7 +66,7 @@ def remind_unread(clock: Clock | None = None) -> dict[str, int]:
             )
             try:
                 waits.finish_unread(reply, Posted(message, now))
-            except waits.Lost:
+            except Stale:
                 skipped += 1
                 continue
             announce(message, now)  # routing puts it in the team's inbox and notifies, like any system message
@@ -84,7 +85,7 @@ def remind_unread(clock: Clock | None = None) -> dict[str, int]:
             continue
         try:
             waits.claim_reminder(reply, next_due(reply.due_at, now))
-        except waits.Lost:
+        except Stale:
             skipped += 1
             continue
         if reply.practice_id not in practices:

@@ -19,7 +19,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from frontdesk.domain.credentials import Credential
-from frontdesk.errors import ValidationFailed
+from frontdesk.errors import Stale, ValidationFailed
 from frontdesk.store import keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 
@@ -73,10 +73,6 @@ def _credential(item: CredentialItem) -> Credential:
     )
 
 
-class ClientIdTaken(Exception):
-    pass
-
-
 def create_credential(credential: Credential) -> None:
     """The credential and its client id look-up together, or neither (a client id is never reused)."""
     pk, sk = CredentialItem.key(credential.practice_id, credential.credential_id)
@@ -101,7 +97,7 @@ def create_credential(credential: Credential) -> None:
             tx.save(client, condition=ClientItem.pk.does_not_exist())
     except TransactWriteError as error:
         if "ConditionalCheckFailed" in cancellation_codes(error):
-            raise ClientIdTaken from None
+            raise Stale("the client id is taken") from None
         raise
 
 

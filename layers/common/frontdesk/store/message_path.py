@@ -5,18 +5,18 @@ here. A lost optimistic-lock race raises `frontdesk.errors.Stale` (the services 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
-from frontdesk.domain.conversations import Conversation, Message
+from frontdesk.domain.conversations import Conversation
 from frontdesk.domain.listings import Listing
 from frontdesk.domain.messages import NewMessage
 from frontdesk.domain.office_hours import OfficeHours
 from frontdesk.domain.patients import Patient
-from frontdesk.domain.routing import UNASSIGNED, Decision, Holder, RoutingConfig
+from frontdesk.domain.routing import UNASSIGNED, Decision, Holder, RoutingInputs
 from frontdesk.errors import Stale
 from frontdesk.store import idempotency as idempotency_store
 from frontdesk.store import listings as listings_store
@@ -47,14 +47,6 @@ _STALE_IN_MOVE = 90
 
 
 # ----- routing (A21) -----
-
-
-@dataclass(frozen=True)
-class RoutingInputs:
-    config: RoutingConfig
-    conversation: Conversation | None
-    message: Message | None
-    patient: Patient | None
 
 
 def read_for_routing(practice_id: str, conversation_id: str, message_sk: str, patient_id: str) -> RoutingInputs:

@@ -6,7 +6,6 @@ number. Every send reads it with at most one GetItem (BatchGetItem when one acti
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeA
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from frontdesk.domain.messages import NewMessage
+from frontdesk.domain.sms_keywords import KeywordWrite, OptOutState
 from frontdesk.errors import Stale
 from frontdesk.store import idempotency as idempotency_store
 from frontdesk.store import keys
@@ -35,23 +35,6 @@ class OptOutItem(TableItem, discriminator="SmsOptOut"):
     @staticmethod
     def key(practice_id: str, practice_number: str, phone: str) -> tuple[str, str]:
         return f"{keys.practice_pk(practice_id)}#SMSOPT#{phone}", f"FROM#{practice_number}"
-
-
-@dataclass(frozen=True)
-class OptOutState:
-    """What the register holds for one number: opted out or not, as of the keyword (or refusal) sent at changed_at."""
-
-    opted_out: bool
-    changed_at: datetime
-
-
-@dataclass(frozen=True)
-class KeywordWrite:
-    """A keyword's change of the register, conditioned on the state read before it (None: no item was there)."""
-
-    opted_out: bool
-    at: datetime
-    read: OptOutState | None
 
 
 def state(practice_id: str, practice_number: str, phone: str) -> OptOutState | None:

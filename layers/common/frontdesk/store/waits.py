@@ -18,6 +18,7 @@ from frontdesk.adapters.clock import iso
 from frontdesk.domain.conversations import Conversation
 from frontdesk.domain.messages import Posted
 from frontdesk.domain.unread_replies import UnreadReply
+from frontdesk.errors import Stale
 from frontdesk.store import backoff, keys
 from frontdesk.store.base import TableItem, cancellation_codes, transaction
 from frontdesk.store.conversations import ConversationItem, MessageItem, conversation_ref, message_item, to_conversation
@@ -66,10 +67,6 @@ class UnreadReplyItem(TableItem, discriminator="UnreadReply"):
     @staticmethod
     def key(practice_id: str, conversation_id: str) -> tuple[str, str]:
         return keys.conversation_pk(practice_id, conversation_id), "UNREAD"
-
-
-class Lost(Exception):
-    """A conditional write lost: another writer decided first (a second job run, a staff reply, a read)."""
 
 
 def _lost(error: Exception) -> bool:
@@ -174,7 +171,7 @@ def get_conversation_consistent(practice_id: str, conversation_id: str) -> Conve
 
 def escalate(conversation: Conversation, now: datetime, message: Posted, notifications: list[TableItem]) -> None:
     """Exactly once per wait: conditioned on the version read (a staff reply, a new message, another run all change
-    it) and on the wait being the one read and not escalated. Raises Lost when another writer came first."""
+    it) and on the wait being the one read and not escalated. Raises errors.Stale when another writer came first."""
     assert conversation.waiting_since is not None
     pk, sk = OverdueItem.key(conversation.practice_id, conversation.conversation_id)
     listed = OverdueItem(
@@ -204,7 +201,7 @@ def escalate(conversation: Conversation, now: datetime, message: Posted, notific
                 tx.save(item)
     except TransactWriteError as error:
         if _lost(error):
-            raise Lost() from None
+            raise Stale("another writer decided first (a second run, a staff reply, a read)") from None
         raise
     if after:  # deterministic keys: a crash here loses notifications, never the escalation's uniqueness
         with TableItem.batch_write() as batch:
@@ -293,7 +290,7 @@ def _to_unread(item: UnreadReplyItem) -> UnreadReply:
 
 def claim_reminder(reply: UnreadReply, next_due: datetime) -> None:
     """Exactly once per reminder: the count moves from the value read to the next, and the next due time with it.
-    Raises Lost when another run claimed it first or the patient read (the item is gone)."""
+    Raises errors.Stale when another run claimed it first or the patient read (the item is gone)."""
     item = unread_key_item(reply.practice_id, reply.conversation_id)
     try:
         item.update(
@@ -306,7 +303,7 @@ def claim_reminder(reply: UnreadReply, next_due: datetime) -> None:
         )
     except UpdateError as error:
         if _lost(error):
-            raise Lost() from None
+            raise Stale("another writer decided first (a second run, a staff reply, a read)") from None
         raise
 
 
@@ -321,7 +318,7 @@ def finish_unread(reply: UnreadReply, message: Posted) -> None:
             tx.save(message_item(message.message, message.at), condition=MessageItem.pk.does_not_exist())
     except TransactWriteError as error:
         if _lost(error):
-            raise Lost() from None
+            raise Stale("another writer decided first (a second run, a staff reply, a read)") from None
         raise
 
 
