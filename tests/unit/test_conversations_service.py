@@ -189,6 +189,17 @@ def test_assigning_needs_exactly_one_existing_target() -> None:
     assert store.writes == 0
 
 
+def test_r_auth_3_a_deactivated_member_is_not_assigned_a_conversation() -> None:
+    # Given Tom was deactivated
+    store = _world()
+    store.staff["tom"] = replace(store.staff["tom"], status="deactivated")
+    # When an admin assigns him a conversation  Then it is a 409 naming the field, and nothing is written
+    with pytest.raises(Conflict) as refused:
+        _assign(store, staff_id="tom")
+    assert (refused.value.code, refused.value.field) == ("staff_deactivated", "staff_id")
+    assert store.writes == 0 and store.conversations[CID].holder_type == "unassigned"
+
+
 def test_r_route_1_closing_removes_every_listing_and_assigning_reopens() -> None:
     store = _world()
     _assign(store, staff_id="tom")

@@ -265,8 +265,11 @@ def assign(
     if sum((staff_id is not None, inbox_id is not None, bool(unassigned))) != 1:
         raise ValidationFailed("Give exactly one of staff_id, inbox_id or unassigned: true.", field="staff_id")
     if staff_id is not None:
-        if store.get_staff(practice_id, staff_id) is None:
+        member = store.get_staff(practice_id, staff_id)
+        if member is None:
             raise NotFound("No such staff member.")
+        if member.status == "deactivated":  # R-AUTH-3: nothing waits on someone who left
+            raise Conflict("That staff member is deactivated.", field="staff_id", code="staff_deactivated")
         holder = Holder("staff", staff_id)
     elif inbox_id is not None:
         if store.get_inbox(practice_id, inbox_id) is None:
