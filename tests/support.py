@@ -192,3 +192,19 @@ def invoke_route(
         timings.append(time.perf_counter() - started)
     payload = json.loads(result["body"]) if result.get("body") else None
     return Reply(result["statusCode"], payload, result.get("headers") or {})
+
+
+def practice_with_texting_patient(name: str) -> dict[str, Any]:
+    """In-process: a practice (support creates it), its admin's claims and a patient with a cell phone, as the
+    SMS tests need them: practice_id, number (the practice's textable number), phone, patient, admin."""
+    support = {"sub": "s", "role": "support"}
+    created = invoke_route("POST", "/practices", {"name": name, "textable_number": unique_phone()}, support)
+    assert created.status == 201, created
+    practice_id = created.body["practice_id"]
+    admin = {"sub": "a1", "role": "admin", "practice_id": practice_id, "staff_id": "a1"}
+    phone = unique_phone()
+    profile = {"first_name": "M", "last_name": "L", "date_of_birth": "1980-04-02", "cell_phone": phone}
+    patient = invoke_route("POST", "/patients", profile, admin)
+    assert patient.status == 201, patient
+    number = created.body["textable_number"]
+    return {"practice_id": practice_id, "number": number, "phone": phone, "patient": patient.body, "admin": admin}

@@ -15,7 +15,7 @@ from frontdesk.store.conversations import MessageItem
 from infra.local.functions import invoke
 from infra.template import load_template, wiring
 from tests.conftest import secret_value
-from tests.support import invoke_route, unique_phone
+from tests.support import invoke_route, practice_with_texting_patient
 
 pytestmark = pytest.mark.integration
 SAMPLE = Path(__file__).resolve().parent.parent / "events" / "sns_two_way_sms.json"
@@ -33,20 +33,7 @@ def _event(origination: str, destination: str, body: str, inbound_id: str) -> di
 
 @pytest.fixture
 def world(dynamodb: str) -> dict[str, Any]:
-    support = {"sub": "s", "role": "support"}
-    created = invoke_route("POST", "/practices", {"name": "Clinic", "textable_number": unique_phone()}, support)
-    assert created.status == 201, created
-    practice_id = created.body["practice_id"]
-    admin = {"sub": "a1", "role": "admin", "practice_id": practice_id, "staff_id": "a1"}
-    phone = unique_phone()
-    patient = invoke_route(
-        "POST",
-        "/patients",
-        {"first_name": "M", "last_name": "L", "date_of_birth": "1980-04-02", "cell_phone": phone},
-        admin,
-    )
-    assert patient.status == 201, patient
-    return {"number": created.body["textable_number"], "phone": phone, "patient": patient.body, "admin": admin}
+    return practice_with_texting_patient("Clinic")
 
 
 def _intake() -> Any:

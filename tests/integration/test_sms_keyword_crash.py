@@ -19,7 +19,7 @@ from frontdesk.store import keys, sms_optout
 from frontdesk.store.conversations import MessageItem
 from infra.local.functions import invoke
 from infra.template import wiring
-from tests.support import invoke_route, unique_phone
+from tests.support import practice_with_texting_patient
 
 pytestmark = pytest.mark.integration
 SAMPLE = Path(__file__).resolve().parent.parent / "events" / "sns_two_way_sms.json"
@@ -61,25 +61,7 @@ def dies_before_first(operation: str) -> Iterator[list[str]]:
 
 @pytest.fixture
 def world(dynamodb: str) -> dict[str, Any]:
-    support = {"sub": "s", "role": "support"}
-    created = invoke_route("POST", "/practices", {"name": "Crash Clinic", "textable_number": unique_phone()}, support)
-    assert created.status == 201, created
-    practice_id = created.body["practice_id"]
-    admin = {"sub": "a1", "role": "admin", "practice_id": practice_id, "staff_id": "a1"}
-    phone = unique_phone()
-    patient = invoke_route(
-        "POST",
-        "/patients",
-        {"first_name": "M", "last_name": "L", "date_of_birth": "1980-04-02", "cell_phone": phone},
-        admin,
-    )
-    assert patient.status == 201, patient
-    return {
-        "practice_id": practice_id,
-        "number": created.body["textable_number"],
-        "phone": phone,
-        "patient": patient.body,
-    }
+    return practice_with_texting_patient("Crash Clinic")
 
 
 def _intake() -> Any:
