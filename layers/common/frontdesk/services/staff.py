@@ -52,7 +52,7 @@ def deactivate(
     member = _member(caller, practice_id, staff_id)
     if caller.role != "support" and caller.staff_id == staff_id:
         raise Conflict("You cannot deactivate yourself.", code="cannot_deactivate_self")
-    member = _set(caller, practice_id, member, status="deactivated")  # 409 last_admin for the last admin
+    member = _set(member, status="deactivated")  # 409 last_admin for the last admin
     (directory or get_directory()).disable(member.email)
     release_conversations(member.practice_id, staff_id, actor_of(caller), clock)
     return Staff(**{**vars(member), "status": "deactivated"})
@@ -115,14 +115,14 @@ def reactivate(
     (directory or get_directory()).enable(member.email)
     if member.status == "active":
         return member
-    return _set(caller, practice_id, member, status="active", only_from="deactivated")
+    return _set(member, status="active", only_from="deactivated")
 
 
 def change_role(caller: Principal, staff_id: str, role: str, directory: CognitoDirectory | None = None) -> Staff:
     """R-AUTH-3: the record first, where the rule that a practice keeps an admin holds (409 `last_admin`), then the
     Cognito group; the member's next token carries the new role. A failure after the record leaves the group as it
     was until the same request is made again (the record then already has the role, and the group follows)."""
-    member = _set(caller, None, _member(caller, None, staff_id), role=role)
+    member = _set(_member(caller, None, staff_id), role=role)
     (directory or get_directory()).set_role(member.email, role)
     return member
 
@@ -132,8 +132,6 @@ def _concurrent() -> Exception:
 
 
 def _set(
-    caller: Principal,
-    practice_id: str | None,
     member: Staff,
     *,
     status: str | None = None,
