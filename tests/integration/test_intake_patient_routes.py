@@ -248,19 +248,18 @@ def test_r_rel_1_message_received_delivered_twice_routes_once(bus: Any) -> None:
 
 
 def test_r_route_8_system_message_is_routed_and_notifies_as_system_message(bus: Any) -> None:
-    from frontdesk.services.messages import post_system_message
-
+    # Given a staff member subscribed to Unassigned and a patient who has not verified their DOB yet
     world = World()
     world.subscribe(world.staff_id, inboxes=["unassigned"])
-    post_system_message(
-        world.practice_id,
-        world.patient["patient_id"],
-        world.patient["conversation_id"],
-        "dob_reported_different",
-        "The patient reported a different date of birth.",
-    )
-    conversation = world.conversation()
-    assert conversation["status"] == "open" and conversation["messages"][0]["kind"] == "dob_reported_different"
+    body = {"first_name": "Ana", "last_name": "Diaz", "date_of_birth": "1980-04-02", "cell_phone": unique_phone()}
+    patient = invoke_route("POST", "/patients", body, world.admin).body
+    claims = _claims("patient", world.practice_id, patient_id=patient["patient_id"])
+    # When the patient reports a different DOB (the service posts a `dob_reported_different` system message)
+    answer = invoke_route("POST", "/patient/dob-verification", {"date_of_birth": "1981-05-06"}, claims)
+    assert answer.body == {"result": "reported_different"}, answer
+    # Then routing opened the conversation and notified the subscriber with the system-message type
+    reply = invoke_route("GET", f"/conversations/{patient['conversation_id']}", None, world.admin)
+    assert reply.body["status"] == "open" and reply.body["messages"][0]["kind"] == "dob_reported_different"
     notes = invoke_route("GET", "/staff/me/notifications", None, world.staff).body["items"]
     assert [n["type"] for n in notes] == ["system_message"]
 

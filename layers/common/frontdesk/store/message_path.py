@@ -383,12 +383,7 @@ def move(
     )
 
 
-# ----- system messages and keyword claims -----
-
-
-def post_system(message: NewMessage, at: datetime) -> None:
-    """Appends a system message (a new key: never overwrites one)."""
-    message_item(message, at).save(condition=MessageItem.pk.does_not_exist())
+# ----- system messages with an idempotency claim -----
 
 
 def claim_with_messages(
