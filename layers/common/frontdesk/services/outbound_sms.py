@@ -78,7 +78,8 @@ def may_send_automated(practice_id: str, now: datetime, timezone: str | None = N
     they claim a reminder, so a deferred reminder stays due and the next run inside the window sends it once.
     `timezone`: the practice's, when the caller already read it (a job reads it once per practice per run)."""
     timezone = timezone or practice_timezone(practice_id)  # R-HOURS-1: the office-hours settings (one GetItem)
-    return None if quiet_hours.in_window(now, timezone) else quiet_hours.next_window_start(now, timezone)
+    at = quiet_hours.send_at(now, timezone)
+    return None if at == now else at
 
 
 @dataclass(frozen=True)
